@@ -1,0 +1,300 @@
+"""Events the engine emits. Every event carries its audience: who is allowed to see it.
+
+Audiences: everyone (`PUBLIC`), the werewolves (`WOLVES`), one player (`to_player(p)`), or the game
+master only (`GAME_MASTER`). `engine.observation` is the one place that turns these into a player's view.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any, ClassVar
+
+from engine.actions import Action, action_to_dict
+from engine.ids import Phase, PlayerId, Role, Team
+
+
+class Scope(StrEnum):
+    """The kind of audience an event has."""
+
+    PUBLIC = "public"
+    WOLVES = "wolves"
+    PLAYER = "player"
+    GAME_MASTER = "game_master"
+
+
+@dataclass(frozen=True, slots=True)
+class Audience:
+    """Who may see an event; `player` is set only for `Scope.PLAYER`."""
+
+    scope: Scope
+    player: PlayerId | None = None
+
+    def __str__(self) -> str:
+        return f"player:{self.player}" if self.scope is Scope.PLAYER else self.scope.value
+
+
+PUBLIC = Audience(Scope.PUBLIC)
+WOLVES = Audience(Scope.WOLVES)
+GAME_MASTER = Audience(Scope.GAME_MASTER)
+
+
+def to_player(player: PlayerId) -> Audience:
+    """The audience made of one player."""
+    return Audience(Scope.PLAYER, player)
+
+
+class DeathCause(StrEnum):
+    """How a death is announced. Night deaths do not say whether wolves or poison caused them."""
+
+    NIGHT = "night"
+    EXECUTION = "execution"
+    HUNTER = "hunter"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Event:
+    """Base of every event: its audience and the day it happened on (night N precedes day N)."""
+
+    type: ClassVar[str] = "event"
+    audience: Audience
+    day: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GameStarted(Event):
+    """The table: players in seat order and the roles in play (public knowledge)."""
+
+    type: ClassVar[str] = "game_started"
+    players: tuple[PlayerId, ...]
+    roles: tuple[tuple[Role, int], ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RoleAssigned(Event):
+    """A player learns his role (audience: that player)."""
+
+    type: ClassVar[str] = "role_assigned"
+    player: PlayerId
+    role: Role
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WolvesMet(Event):
+    """The werewolves learn who the werewolves are (audience: wolves)."""
+
+    type: ClassVar[str] = "wolves_met"
+    wolves: tuple[PlayerId, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NightFell(Event):
+    """Night `day` begins."""
+
+    type: ClassVar[str] = "night_fell"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DayBroke(Event):
+    """Day `day` begins; `deaths` lists who died in the night, in seat order."""
+
+    type: ClassVar[str] = "day_broke"
+    deaths: tuple[PlayerId, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PhaseStarted(Event):
+    """A phase opened. `speaker` is set for turn phases; `candidates` for a revote."""
+
+    type: ClassVar[str] = "phase_started"
+    phase: Phase
+    phase_id: int
+    speaker: PlayerId | None = None
+    candidates: tuple[PlayerId, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Spoke(Event):
+    """Someone spoke: in the day discussion, the wolves' chat (audience: wolves) or last words."""
+
+    type: ClassVar[str] = "spoke"
+    player: PlayerId
+    phase: Phase
+    text: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ActionRecorded(Event):
+    """Acknowledges a player's action in a simultaneous phase (audience: that player)."""
+
+    type: ClassVar[str] = "action_recorded"
+    player: PlayerId
+    action: Action
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BidsRevealed(Event):
+    """The bids for a speaking turn and who won it (bidding discussion)."""
+
+    type: ClassVar[str] = "bids_revealed"
+    bids: tuple[tuple[PlayerId, int], ...]
+    speaker: PlayerId
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class VotesRevealed(Event):
+    """Everyone's day vote, revealed together once all are in. `target` None means abstained."""
+
+    type: ClassVar[str] = "votes_revealed"
+    round: int
+    votes: tuple[tuple[PlayerId, PlayerId | None], ...]
+    tally: tuple[tuple[PlayerId, int], ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NoExecution(Event):
+    """The day vote executed nobody, and why."""
+
+    type: ClassVar[str] = "no_execution"
+    reason: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PlayerDied(Event):
+    """A death, with what the rules reveal (`role`/`team` None when not revealed)."""
+
+    type: ClassVar[str] = "player_died"
+    player: PlayerId
+    cause: DeathCause
+    role: Role | None = None
+    team: Team | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WolvesChose(Event):
+    """The pack's kill votes and the resulting victim (audience: wolves)."""
+
+    type: ClassVar[str] = "wolves_chose"
+    votes: tuple[tuple[PlayerId, PlayerId | None], ...]
+    victim: PlayerId | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SeerLearned(Event):
+    """The seer's result (audience: the seer)."""
+
+    type: ClassVar[str] = "seer_learned"
+    seer: PlayerId
+    target: PlayerId
+    is_wolf: bool
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MediumLearned(Event):
+    """The medium's result about the last executed player (audience: the medium)."""
+
+    type: ClassVar[str] = "medium_learned"
+    medium: PlayerId
+    target: PlayerId
+    is_wolf: bool
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WitchWoke(Event):
+    """The witch is told the wolves' victim and her potions (audience: the witch)."""
+
+    type: ClassVar[str] = "witch_woke"
+    witch: PlayerId
+    victim: PlayerId | None
+    heal_left: bool
+    poison_left: bool
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NightResolved(Event):
+    """What really happened in the night (audience: game master)."""
+
+    type: ClassVar[str] = "night_resolved"
+    victim: PlayerId | None
+    protected: tuple[PlayerId, ...]
+    healed: PlayerId | None
+    poisoned: tuple[PlayerId, ...]
+    deaths: tuple[PlayerId, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HunterShot(Event):
+    """A dying hunter shot someone."""
+
+    type: ClassVar[str] = "hunter_shot"
+    hunter: PlayerId
+    target: PlayerId
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PlayerFaulted(Event):
+    """A player missed a deadline or misbehaved; the default action applied (audience: that player)."""
+
+    type: ClassVar[str] = "player_faulted"
+    player: PlayerId
+    phase: Phase
+    phase_id: int
+    reason: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GameEnded(Event):
+    """The outcome and every role."""
+
+    type: ClassVar[str] = "game_ended"
+    winner: Team | None
+    termination: str
+    reason: str
+    roles: tuple[tuple[PlayerId, Role], ...]
+
+
+EVENT_TYPES: dict[str, type[Event]] = {
+    cls.type: cls
+    for cls in (
+        GameStarted,
+        RoleAssigned,
+        WolvesMet,
+        NightFell,
+        DayBroke,
+        PhaseStarted,
+        Spoke,
+        ActionRecorded,
+        BidsRevealed,
+        VotesRevealed,
+        NoExecution,
+        PlayerDied,
+        WolvesChose,
+        SeerLearned,
+        MediumLearned,
+        WitchWoke,
+        NightResolved,
+        HunterShot,
+        PlayerFaulted,
+        GameEnded,
+    )
+}
+
+
+def event_to_dict(event: Event) -> dict[str, Any]:
+    """Serialise an event to plain JSON values: `{"type": ..., "audience": "public", ...}`."""
+    out: dict[str, Any] = {"type": event.type, "audience": str(event.audience)}
+    for f in dataclasses.fields(event):
+        if f.name != "audience":
+            out[f.name] = _plain(getattr(event, f.name))
+    return out
+
+
+def _plain(value: object) -> object:
+    if isinstance(value, StrEnum):
+        return value.value
+    if isinstance(value, tuple):
+        return [_plain(v) for v in value]
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return action_to_dict(value)  # type: ignore[arg-type]  # only actions are nested dataclasses
+    return value

@@ -1,0 +1,709 @@
+"""The game of Werewolf as a pure, seeded state machine: actions in, events out.
+
+Theory of operation
+-------------------
+Rule 1. The engine never reads a clock, the environment or the global `random`. One
+`random.Random(seed)` owned by the game deals the roles and draws every speaking order and
+tie-break, always over lists in seat order, so one seed and one sequence of inputs give one game.
+
+Rule 2. The game is a queue of steps (the *agenda*: night, wolves' chat turns, night actions, witch,
+dawn, day, speaking turns, votes, executions, hunter shots). Steps run in order until one opens a
+phase that waits for players (`awaiting()`); inputs (`apply`, `deadline_passed`) close that phase
+and the agenda runs on. Night and vote phases collect every awaited action first and resolve them
+together in seat order, so results never depend on arrival order.
+
+Rule 3. `apply` validates everything before it changes anything; an illegal action raises
+`IllegalAction` and leaves the state as it was (compare `snapshot()`).
+
+Rule 4. A side's victory is checked after every death (night deaths, which are simultaneous, are
+checked together). The game ends there: no later phase opens.
+
+Rule 5. Every event is routed once, when emitted, to the players its audience allows
+(`observation.may_see`); `observe(player)` reads only what was routed to that player.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from collections import deque
+from collections.abc import Callable, Mapping
+from enum import Enum
+from typing import Any
+
+from engine import night
+from engine.actions import (
+    Abstain,
+    Action,
+    ActionKind,
+    Bid,
+    Choice,
+    Shoot,
+    Speak,
+    Vote,
+    action_to_dict,
+)
+from engine.config import Discussion, GameConfig, Reveal, TiePolicy, VoteRule
+from engine.errors import ConfigError, IllegalAction
+from engine.events import (
+    GAME_MASTER,
+    PUBLIC,
+    WOLVES,
+    ActionRecorded,
+    Audience,
+    BidsRevealed,
+    DayBroke,
+    DeathCause,
+    Event,
+    GameEnded,
+    GameStarted,
+    HunterShot,
+    MediumLearned,
+    NightFell,
+    NoExecution,
+    PhaseStarted,
+    PlayerDied,
+    PlayerFaulted,
+    RoleAssigned,
+    Scope,
+    Spoke,
+    VotesRevealed,
+    WolvesMet,
+    to_player,
+)
+from engine.ids import TURN_PHASES, Phase, PlayerId, Role, Team
+from engine.observation import Observation, build_observation
+from engine.outcome import Outcome, Termination
+from engine.roles import ROLE_SPECS
+from engine.voting import leaders, tally
+
+ABSTAIN_CHOICE = Choice(ActionKind.ABSTAIN)
+DEADLINE_REASON = "no action before the deadline"
+
+
+class Step(Enum):
+    """Agenda entries (Rule 2)."""
+
+    NIGHT = "night"
+    WOLF_TURN = "wolf_turn"
+    NIGHT_ACTIONS = "night_actions"
+    WITCH = "witch"
+    DAWN = "dawn"
+    DAY = "day"
+    TURN = "turn"
+    BIDDING = "bidding"
+    VOTE = "vote"
+    EXECUTE = "execute"
+    LAST_WORDS = "last_words"
+    HUNTER = "hunter"
+
+
+class Game:
+    """One game of Werewolf. Pure: no I/O, no clock, no global randomness."""
+
+    def __init__(
+        self, config: GameConfig, *, seed: int, roles: Mapping[PlayerId, Role] | None = None
+    ) -> None:
+        """Start a game; prefer `Game.new` (seeded deal) or `Game.with_roles` (scripted tests)."""
+        self.config = config
+        self.rules = config.rules
+        self.seed = seed
+        self._rng = random.Random(seed)
+        self._players: tuple[PlayerId, ...] = config.players
+        self._seat = {p: i for i, p in enumerate(self._players)}
+        self._forced_roles = roles is not None
+        self._roles: dict[PlayerId, Role] = self._deal() if roles is None else self._check_deal(roles)
+        self._wolves = tuple(p for p in self._players if ROLE_SPECS[self._roles[p]].is_wolf)
+        self._alive: dict[PlayerId, bool] = dict.fromkeys(self._players, True)
+        self._alive_players = self._players
+        self._day = 0
+        self._phase = Phase.NIGHT
+        self._phase_id = 0
+        self._awaiting: set[PlayerId] = set()
+        self._choices: dict[PlayerId, tuple[Choice, ...]] = {}
+        self._submitted: dict[PlayerId, Action] = {}
+        self._agenda: deque[tuple[Step, Any]] = deque([(Step.NIGHT, None)])
+        self._vote_round = 1
+        self._potions: dict[PlayerId, list[bool]] = {
+            p: [True, True] for p in self._players if ROLE_SPECS[self._roles[p]].witch
+        }
+        self._last_protected: dict[PlayerId, PlayerId | None] = {}
+        self._night = night.NightState()
+        self._executed_today: PlayerId | None = None
+        self._last_speaker: PlayerId | None = None
+        self._last_speech = ""
+        self._mention = re.compile(
+            r"\b(" + "|".join(re.escape(p) for p in self._players) + r")\b", re.IGNORECASE
+        )
+        self._outcome: Outcome | None = None
+        self._events: list[Event] = []
+        self._visible: dict[PlayerId, list[Event]] = {p: [] for p in self._players}
+        self._inputs: list[dict[str, Any]] = []
+        self._start()
+
+    # ------------------------------------------------------------------ construction
+
+    @classmethod
+    def new(cls, config: GameConfig, *, seed: int) -> Game:
+        """A game whose roles are dealt by the seed."""
+        return cls(config, seed=seed)
+
+    @classmethod
+    def with_roles(cls, config: GameConfig, roles: Mapping[PlayerId, Role], *, seed: int = 0) -> Game:
+        """A game with an explicit deal (it must match the config's role counts); for tests and scenarios."""
+        return cls(config, seed=seed, roles=roles)
+
+    def _deal(self) -> dict[PlayerId, Role]:
+        deck = [role for role, count in self.config.roles for _ in range(count)]
+        self._rng.shuffle(deck)
+        return dict(zip(self._players, deck, strict=True))
+
+    def _check_deal(self, roles: Mapping[PlayerId, Role]) -> dict[PlayerId, Role]:
+        if set(roles) != set(self._players):
+            raise ConfigError("the deal must give a role to every player and to nobody else")
+        counts: dict[Role, int] = {}
+        for role in roles.values():
+            counts[role] = counts.get(role, 0) + 1
+        if counts != self.config.role_counts:
+            raise ConfigError(
+                f"the deal {counts} does not match the config's roles {self.config.role_counts}"
+            )
+        return {p: roles[p] for p in self._players}
+
+    def _start(self) -> None:
+        self._emit(GameStarted(audience=PUBLIC, day=0, players=self._players, roles=self.config.roles))
+        for p in self._players:
+            self._emit(RoleAssigned(audience=to_player(p), day=0, player=p, role=self._roles[p]))
+        self._emit(WolvesMet(audience=WOLVES, day=0, wolves=self._wolves))
+        self._run()
+
+    # ------------------------------------------------------------------ public queries
+
+    @property
+    def players(self) -> tuple[PlayerId, ...]:
+        """Every player in seat order."""
+        return self._players
+
+    @property
+    def alive_players(self) -> tuple[PlayerId, ...]:
+        """The living, in seat order."""
+        return self._alive_players
+
+    @property
+    def day(self) -> int:
+        """The current day; night N precedes day N."""
+        return self._day
+
+    @property
+    def phase(self) -> Phase:
+        """The current phase."""
+        return self._phase
+
+    @property
+    def phase_id(self) -> int:
+        """The current phase's number: unique and increasing, so late answers can be recognised."""
+        return self._phase_id
+
+    @property
+    def events(self) -> tuple[Event, ...]:
+        """The whole event log (game master's view)."""
+        return tuple(self._events)
+
+    @property
+    def inputs(self) -> tuple[dict[str, Any], ...]:
+        """Every accepted input, in order: what a replay re-applies."""
+        return tuple(self._inputs)
+
+    @property
+    def forced_roles(self) -> bool:
+        """Whether the deal was given explicitly (`with_roles`) rather than drawn from the seed."""
+        return self._forced_roles
+
+    def role_of(self, player: PlayerId) -> Role:
+        """A player's role (game master knowledge: never hand this to a player)."""
+        return self._roles[player]
+
+    def is_alive(self, player: PlayerId) -> bool:
+        """Whether `player` is alive."""
+        return self._alive[player]
+
+    def outcome(self) -> Outcome | None:
+        """How the game ended, or None while it goes on."""
+        return self._outcome
+
+    def awaiting(self) -> frozenset[PlayerId]:
+        """The players whose action the current phase still waits for."""
+        return frozenset(self._awaiting)
+
+    def legal_actions(self, player: PlayerId) -> tuple[Choice, ...]:
+        """What `player` may do now: a menu of choices, empty if nothing is expected of him."""
+        if player in self._awaiting:
+            return self._choices[player]
+        return ()
+
+    def observe(self, player: PlayerId) -> Observation:
+        """Everything `player` may know now: his secrets plus the events he was allowed to see."""
+        role = self._roles[player]
+        spec = ROLE_SPECS[role]
+        potions = self._potions.get(player, [False, False])
+        return build_observation(
+            player=player,
+            role=role,
+            team=spec.team,
+            alive=self._alive[player],
+            day=self._day,
+            phase=self._phase,
+            phase_id=self._phase_id,
+            players=self._players,
+            alive_players=self._alive_players,
+            wolves=self._wolves if spec.is_wolf else (),
+            potions=(potions[0], potions[1]),
+            visible=self._visible[player],
+        )
+
+    def public_events(self) -> tuple[Event, ...]:
+        """The events everyone may see, in order (a spectator's public view)."""
+        return tuple(e for e in self._events if e.audience.scope is Scope.PUBLIC)
+
+    def snapshot(self) -> tuple[Any, ...]:
+        """A comparable value of the whole mutable state (to check that nothing changed)."""
+        return (*tuple(_freeze(getattr(self, name)) for name in _STATE_FIELDS), self._rng.getstate())
+
+    # ------------------------------------------------------------------ inputs
+
+    def apply(self, player: PlayerId, action: Action) -> list[Event]:
+        """Apply `player`'s action; return the events it caused. Raises IllegalAction (state unchanged)."""
+        self._check(player, action)
+        mark = len(self._events)
+        self._inputs.append({"player": player, "action": action_to_dict(action)})
+        self._awaiting.discard(player)
+        self._submitted[player] = action
+        if self._phase not in TURN_PHASES:
+            self._emit(
+                ActionRecorded(audience=to_player(player), day=self._day, player=player, action=action)
+            )
+        if not self._awaiting:
+            self._resolve()
+            self._run()
+        return self._events[mark:]
+
+    def deadline_passed(self, phase_id: int | None = None) -> list[Event]:
+        """The current phase's time is up: every missing player faults and abstains, then it resolves.
+
+        A deadline for another phase (`phase_id` not current) is stale and ignored.
+        """
+        if self._outcome is not None or not self._awaiting:
+            return []
+        if phase_id is not None and phase_id != self._phase_id:
+            return []
+        mark = len(self._events)
+        self._inputs.append({"deadline": self._phase_id})
+        for p in self._players:
+            if p in self._awaiting:
+                self._fault(p, DEADLINE_REASON)
+                self._submitted[p] = Abstain()
+        self._awaiting.clear()
+        self._resolve()
+        self._run()
+        return self._events[mark:]
+
+    def note_fault(self, player: PlayerId, reason: str) -> list[Event]:
+        """Record a fault of `player` seen outside the engine (an illegal or unparsable answer)."""
+        if player not in self._seat:
+            raise IllegalAction(f"unknown player {player!r}", player)
+        mark = len(self._events)
+        self._inputs.append({"fault": player, "reason": reason})
+        self._fault(player, reason)
+        return self._events[mark:]
+
+    def _check(self, player: PlayerId, action: Action) -> None:
+        if self._outcome is not None:
+            raise IllegalAction("the game is over", player, action)
+        if player not in self._seat:
+            raise IllegalAction(f"unknown player {player!r}", player, action)
+        if player not in self._awaiting:
+            if player in self._submitted:
+                reason = f"already acted in this {self._phase} phase"
+            elif not self._alive[player]:
+                reason = "dead players cannot act"
+            else:
+                reason = f"nothing is expected of {player} in this {self._phase} phase"
+            raise IllegalAction(reason, player, action)
+        kind = getattr(action, "kind", None)
+        for choice in self._choices[player]:
+            if choice.kind is kind:
+                refusal = choice.refusal(action)
+                if refusal is None:
+                    return
+                raise IllegalAction(refusal, player, action)
+        allowed = ", ".join(c.kind.value for c in self._choices[player])
+        raise IllegalAction(
+            f"{kind} is not allowed in the {self._phase} phase (allowed: {allowed})", player, action
+        )
+
+    # ------------------------------------------------------------------ machinery
+
+    def _emit(self, event: Event) -> None:
+        self._events.append(event)
+        scope = event.audience.scope
+        if scope is Scope.PUBLIC:
+            for seen in self._visible.values():
+                seen.append(event)
+        elif scope is Scope.WOLVES:
+            for p in self._wolves:
+                self._visible[p].append(event)
+        elif scope is Scope.PLAYER:
+            self._visible[event.audience.player].append(event)  # type: ignore[index]  # set for PLAYER
+
+    def _fault(self, player: PlayerId, reason: str) -> None:
+        self._emit(
+            PlayerFaulted(
+                audience=to_player(player),
+                day=self._day,
+                player=player,
+                phase=self._phase,
+                phase_id=self._phase_id,
+                reason=reason,
+            )
+        )
+
+    def _run(self) -> None:
+        while self._outcome is None and not self._awaiting and self._agenda:
+            step, arg = self._agenda.popleft()
+            _STEPS[step](self, arg)
+
+    def _push_front(self, *steps: tuple[Step, Any]) -> None:
+        self._agenda.extendleft(reversed(steps))
+
+    def _open(
+        self,
+        phase: Phase,
+        awaiting: list[PlayerId],
+        audience: Audience,
+        *,
+        speaker: PlayerId | None = None,
+        candidates: tuple[PlayerId, ...] = (),
+    ) -> None:
+        self._phase = phase
+        self._phase_id += 1
+        self._submitted = {}
+        self._choices = {p: self._menu(phase, p, candidates) for p in awaiting}
+        self._awaiting = set(awaiting)
+        self._emit(
+            PhaseStarted(
+                audience=audience,
+                day=self._day,
+                phase=phase,
+                phase_id=self._phase_id,
+                speaker=speaker,
+                candidates=candidates,
+            )
+        )
+        if not awaiting:
+            self._resolve()
+
+    def _menu(self, phase: Phase, player: PlayerId, candidates: tuple[PlayerId, ...]) -> tuple[Choice, ...]:
+        if phase in TURN_PHASES and phase is not Phase.HUNTER:
+            return (Choice(ActionKind.SPEAK, max_chars=self.rules.max_speech_chars), ABSTAIN_CHOICE)
+        if phase is Phase.BIDDING:
+            return (Choice(ActionKind.BID, max_bid=4), ABSTAIN_CHOICE)
+        if phase is Phase.VOTE:
+            pool = candidates or self._alive_players
+            targets = tuple(p for p in pool if p != player or self.rules.allow_self_vote)
+            return (Choice(ActionKind.VOTE, targets), ABSTAIN_CHOICE)
+        if phase is Phase.HUNTER:
+            return (Choice(ActionKind.SHOOT, self._others_alive(player)), ABSTAIN_CHOICE)
+        return (*night.menu(self, phase, player), ABSTAIN_CHOICE)
+
+    def _others_alive(self, player: PlayerId) -> tuple[PlayerId, ...]:
+        return tuple(p for p in self._alive_players if p != player)
+
+    def _resolve(self) -> None:
+        submitted = self._submitted
+        self._choices = {}
+        _RESOLVERS[self._phase](self, submitted)
+
+    def _shuffled(self, players: tuple[PlayerId, ...]) -> list[PlayerId]:
+        order = list(players)
+        self._rng.shuffle(order)
+        return order
+
+    def _draw(self, players: tuple[PlayerId, ...]) -> PlayerId:
+        return players[0] if len(players) == 1 else self._rng.choice(players)
+
+    # ------------------------------------------------------------------ deaths and the end
+
+    def _kill(self, player: PlayerId, cause: DeathCause) -> None:
+        self._alive[player] = False
+        self._alive_players = tuple(p for p in self._alive_players if p != player)
+        role = self._roles[player]
+        reveal = self.rules.reveal_on_death
+        self._emit(
+            PlayerDied(
+                audience=PUBLIC,
+                day=self._day,
+                player=player,
+                cause=cause,
+                role=role if reveal is Reveal.ROLE else None,
+                team=ROLE_SPECS[role].team if reveal is not Reveal.NONE else None,
+            )
+        )
+
+    def _check_win(self) -> bool:
+        wolves = sum(1 for p in self._alive_players if ROLE_SPECS[self._roles[p]].is_wolf)
+        others = len(self._alive_players) - wolves
+        if wolves == 0:
+            self._end(Team.VILLAGE, Termination.WOLVES_ELIMINATED, "every werewolf is dead")
+        elif wolves >= others:
+            self._end(
+                Team.WOLVES, Termination.WOLF_PARITY, f"{wolves} werewolves alive against {others} others"
+            )
+        return self._outcome is not None
+
+    def _end(self, winner: Team | None, termination: Termination, reason: str) -> None:
+        self._outcome = Outcome(winner=winner, termination=termination, day=self._day, reason=reason)
+        self._phase = Phase.GAME_OVER
+        self._awaiting.clear()
+        self._choices = {}
+        self._agenda.clear()
+        self._emit(
+            GameEnded(
+                audience=PUBLIC,
+                day=self._day,
+                winner=winner,
+                termination=termination.value,
+                reason=reason,
+                roles=tuple((p, self._roles[p]) for p in self._players),
+            )
+        )
+
+    # ------------------------------------------------------------------ night steps
+
+    def _step_night(self, _: object) -> None:
+        if self._day >= self.rules.max_days:
+            self._end(None, Termination.MAX_DAYS, f"no winner after {self.rules.max_days} days")
+            return
+        self._day += 1
+        self._night = night.NightState()
+        self._emit(NightFell(audience=PUBLIC, day=self._day))
+        executed, self._executed_today = self._executed_today, None
+        if executed is not None:
+            for p in self._alive_players:
+                if ROLE_SPECS[self._roles[p]].learns_executed:
+                    is_wolf = ROLE_SPECS[self._roles[executed]].seen_as_wolf
+                    self._emit(
+                        MediumLearned(
+                            audience=to_player(p), day=self._day, medium=p, target=executed, is_wolf=is_wolf
+                        )
+                    )
+        steps: list[tuple[Step, Any]] = []
+        wolves = tuple(p for p in self._wolves if self._alive[p])
+        if self.rules.wolf_chat and len(wolves) >= 2:  # noqa: PLR2004 - a chat needs two
+            order = self._shuffled(wolves)
+            steps += [(Step.WOLF_TURN, p) for _ in range(self.rules.wolf_chat_rounds) for p in order]
+        steps += [(Step.NIGHT_ACTIONS, None), (Step.WITCH, None), (Step.DAWN, None), (Step.DAY, None)]
+        self._push_front(*steps)
+
+    def _step_wolf_turn(self, wolf: PlayerId) -> None:
+        if self._alive[wolf]:
+            self._open(Phase.WOLF_CHAT, [wolf], WOLVES, speaker=wolf)
+
+    def _step_night_actions(self, _: object) -> None:
+        acting = [p for p in self._alive_players if ROLE_SPECS[self._roles[p]].night_action is not None]
+        self._open(Phase.NIGHT, acting, PUBLIC)
+
+    def _step_witch(self, _: object) -> None:
+        witches = [p for p in self._alive_players if any(self._potions.get(p, ()))]
+        if witches:
+            night.wake_witches(self, witches)
+            self._open(Phase.WITCH, witches, GAME_MASTER)
+
+    def _step_dawn(self, _: object) -> None:
+        deaths = night.dawn_deaths(self)
+        self._emit(DayBroke(audience=PUBLIC, day=self._day, deaths=deaths))
+        for p in deaths:
+            self._kill(p, DeathCause.NIGHT)
+        if deaths and self._check_win():
+            return
+        self._push_front(*self._hunter_steps(deaths))
+
+    def _hunter_steps(self, dead: tuple[PlayerId, ...]) -> list[tuple[Step, Any]]:
+        return [(Step.HUNTER, p) for p in dead if ROLE_SPECS[self._roles[p]].shoots_on_death]
+
+    def _step_hunter(self, hunter: PlayerId) -> None:
+        if self._others_alive(hunter):
+            self._open(Phase.HUNTER, [hunter], to_player(hunter), speaker=hunter)
+
+    # ------------------------------------------------------------------ day steps
+
+    def _step_day(self, _: object) -> None:
+        self._last_speaker = None
+        self._last_speech = ""
+        steps: list[tuple[Step, Any]] = []
+        if self.rules.discussion is Discussion.ROUND_ROBIN:
+            order = self._shuffled(self._alive_players)
+            steps += [(Step.TURN, p) for _ in range(self.rules.discussion_rounds) for p in order]
+        else:
+            steps += [(Step.BIDDING, i) for i in range(self.rules.bidding_max_turns)]
+        steps += [(Step.VOTE, ()), (Step.NIGHT, None)]
+        self._push_front(*steps)
+
+    def _step_turn(self, speaker: PlayerId) -> None:
+        if self._alive[speaker]:
+            self._open(Phase.DISCUSSION, [speaker], PUBLIC, speaker=speaker)
+
+    def _step_bidding(self, _: object) -> None:
+        bidders = [p for p in self._alive_players if p != self._last_speaker]
+        if bidders:
+            self._open(Phase.BIDDING, bidders, PUBLIC)
+
+    def _step_vote(self, candidates: tuple[PlayerId, ...]) -> None:
+        self._vote_round = 2 if candidates else 1
+        self._open(Phase.VOTE, list(self._alive_players), PUBLIC, candidates=candidates)
+
+    def _step_execute(self, player: PlayerId) -> None:
+        self._executed_today = player
+        self._kill(player, DeathCause.EXECUTION)
+        if self._check_win():
+            return
+        last_words = [(Step.LAST_WORDS, player)] if self.rules.last_words else []
+        self._push_front(*last_words, *self._hunter_steps((player,)))
+
+    def _step_last_words(self, player: PlayerId) -> None:
+        self._open(Phase.LAST_WORDS, [player], PUBLIC, speaker=player)
+
+    # ------------------------------------------------------------------ resolvers
+
+    def _resolve_speech(self, submitted: dict[PlayerId, Action]) -> None:
+        for player, action in submitted.items():
+            if isinstance(action, Speak):
+                audience = WOLVES if self._phase is Phase.WOLF_CHAT else PUBLIC
+                self._emit(
+                    Spoke(
+                        audience=audience, day=self._day, player=player, phase=self._phase, text=action.text
+                    )
+                )
+                if self._phase is Phase.DISCUSSION:
+                    self._last_speech = action.text
+            if self._phase is Phase.DISCUSSION:
+                self._last_speaker = player
+
+    def _resolve_bidding(self, submitted: dict[PlayerId, Action]) -> None:
+        bids = tuple(
+            (p, a.amount if isinstance(a, Bid) else 0) for p in self._alive_players if (a := submitted.get(p))
+        )
+        top = max(amount for _, amount in bids)
+        tied = tuple(p for p, amount in bids if amount == top)
+        mentioned = {m.lower() for m in self._mention.findall(self._last_speech)}
+        preferred = tuple(p for p in tied if p.lower() in mentioned) or tied
+        speaker = self._draw(preferred)
+        self._emit(BidsRevealed(audience=PUBLIC, day=self._day, bids=bids, speaker=speaker))
+        self._push_front((Step.TURN, speaker))
+
+    def _resolve_vote(self, submitted: dict[PlayerId, Action]) -> None:
+        votes = tuple(
+            (p, a.target if isinstance(a, Vote) else None)
+            for p in self._alive_players
+            if (a := submitted.get(p))
+        )
+        counted = tally(votes, self._seat)
+        self._emit(
+            VotesRevealed(audience=PUBLIC, day=self._day, round=self._vote_round, votes=votes, tally=counted)
+        )
+        top = leaders(counted)
+        if not top:
+            self._emit(NoExecution(audience=PUBLIC, day=self._day, reason="nobody voted"))
+            return
+        if self.rules.vote_rule is VoteRule.STRICT_MAJORITY:
+            needed = len(self._alive_players) // 2 + 1
+            if len(top) == 1 and counted[0][1] >= needed:
+                self._push_front((Step.EXECUTE, top[0]))
+            else:
+                reason = f"no strict majority ({needed} of {len(self._alive_players)} votes needed)"
+                self._emit(NoExecution(audience=PUBLIC, day=self._day, reason=reason))
+            return
+        if len(top) == 1:
+            self._push_front((Step.EXECUTE, top[0]))
+            return
+        self._resolve_tie(top)
+
+    def _resolve_tie(self, tied: tuple[PlayerId, ...]) -> None:
+        policy = self.rules.tie_policy
+        revote = policy in (TiePolicy.REVOTE_THEN_NONE, TiePolicy.REVOTE_THEN_RANDOM)
+        if revote and self._vote_round == 1:
+            self._push_front((Step.VOTE, tied))
+        elif policy in (TiePolicy.RANDOM, TiePolicy.REVOTE_THEN_RANDOM):
+            self._push_front((Step.EXECUTE, self._draw(tied)))
+        else:
+            names = ", ".join(tied)
+            self._emit(NoExecution(audience=PUBLIC, day=self._day, reason=f"tie between {names}"))
+
+    def _resolve_hunter(self, submitted: dict[PlayerId, Action]) -> None:
+        for hunter, action in submitted.items():
+            if isinstance(action, Shoot):
+                self._emit(HunterShot(audience=PUBLIC, day=self._day, hunter=hunter, target=action.target))
+                self._kill(action.target, DeathCause.HUNTER)
+                if self._check_win():
+                    return
+                self._push_front(*self._hunter_steps((action.target,)))
+
+
+def _freeze(value: object) -> object:
+    if isinstance(value, dict):
+        return tuple(sorted((str(k), _freeze(v)) for k, v in value.items()))
+    if isinstance(value, set | frozenset):
+        return tuple(sorted(map(str, value)))
+    if isinstance(value, list | deque | tuple):
+        return tuple(_freeze(v) for v in value)
+    if isinstance(value, night.NightState):
+        return value.frozen()
+    return value
+
+
+_STATE_FIELDS = (
+    "_alive",
+    "_day",
+    "_phase",
+    "_phase_id",
+    "_awaiting",
+    "_choices",
+    "_submitted",
+    "_agenda",
+    "_vote_round",
+    "_potions",
+    "_last_protected",
+    "_night",
+    "_executed_today",
+    "_last_speaker",
+    "_last_speech",
+    "_outcome",
+    "_events",
+    "_visible",
+    "_inputs",
+)
+
+_STEPS: dict[Step, Callable[[Game, Any], None]] = {
+    Step.NIGHT: Game._step_night,
+    Step.WOLF_TURN: Game._step_wolf_turn,
+    Step.NIGHT_ACTIONS: Game._step_night_actions,
+    Step.WITCH: Game._step_witch,
+    Step.DAWN: Game._step_dawn,
+    Step.DAY: Game._step_day,
+    Step.TURN: Game._step_turn,
+    Step.BIDDING: Game._step_bidding,
+    Step.VOTE: Game._step_vote,
+    Step.EXECUTE: Game._step_execute,
+    Step.LAST_WORDS: Game._step_last_words,
+    Step.HUNTER: Game._step_hunter,
+}
+
+_RESOLVERS: dict[Phase, Callable[[Game, dict[PlayerId, Action]], None]] = {
+    Phase.WOLF_CHAT: Game._resolve_speech,
+    Phase.DISCUSSION: Game._resolve_speech,
+    Phase.LAST_WORDS: Game._resolve_speech,
+    Phase.BIDDING: Game._resolve_bidding,
+    Phase.VOTE: Game._resolve_vote,
+    Phase.HUNTER: Game._resolve_hunter,
+    Phase.NIGHT: night.resolve_night,
+    Phase.WITCH: night.resolve_witch,
+}

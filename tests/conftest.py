@@ -1,0 +1,64 @@
+"""Shared test configuration: per-test trio deadlines and pykka actor teardown.
+
+Theory of operation (see STACK_NOTES.md §1, pitfalls 2 and 3):
+
+- A deadline cannot be imposed from a fixture, because pytest-trio runs each fixture in its own task. So
+  every ``async def`` test is wrapped in ``trio.fail_after`` at collection time, before pytest-trio's own
+  hook replaces ``item.obj``. The default is ``DEFAULT_DEADLINE_S``; ``@pytest.mark.deadline(seconds)``
+  overrides it. Hypothesis-wrapped tests are left alone: pytest-trio unwraps them itself.
+- Async autouse fixtures break sync tests under pytest-trio, so the actor teardown here is sync.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Awaitable, Callable, Iterator
+from typing import Any
+
+import pykka
+import pytest
+import trio
+
+DEFAULT_DEADLINE_S = 10.0  # seconds; per async test, unless @pytest.mark.deadline(seconds) says otherwise
+ACTOR_STOP_TIMEOUT_S = 5.0  # seconds; how long teardown waits for each actor to stop
+
+AsyncTest = Callable[..., Awaitable[Any]]
+
+
+def _deadline_seconds(item: pytest.Item) -> float:
+    """Return the deadline for one test: its ``deadline`` marker, or the default."""
+    marker = item.get_closest_marker("deadline")
+    if marker is None:
+        return DEFAULT_DEADLINE_S
+    seconds = marker.args[0] if marker.args else marker.kwargs["seconds"]
+    return float(seconds)
+
+
+def _with_deadline(fn: AsyncTest, seconds: float) -> AsyncTest:
+    """Wrap an async test so it fails with ``trio.TooSlowError`` after ``seconds``."""
+
+    @functools.wraps(fn)
+    async def wrapped(*args: Any, **kwargs: Any) -> Any:
+        with trio.fail_after(seconds):
+            return await fn(*args, **kwargs)
+
+    return wrapped
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Put every coroutine test function under a trio deadline."""
+    for item in items:
+        if not isinstance(item, pytest.Function):
+            continue
+        fn = item.obj
+        if not inspect.iscoroutinefunction(fn) or hasattr(fn, "hypothesis"):
+            continue
+        item.obj = _with_deadline(fn, _deadline_seconds(item))
+
+
+@pytest.fixture(autouse=True)
+def _stop_all_actors() -> Iterator[None]:
+    """Stop every pykka actor after each test, so no actor thread leaks into the next one."""
+    yield
+    pykka.ActorRegistry.stop_all(timeout=ACTOR_STOP_TIMEOUT_S)
