@@ -20,6 +20,7 @@ from engine.actions import (
     Vote,
     action_from_dict,
     action_to_dict,
+    random_action,
 )
 from engine.config import (
     DEFAULT_NAMES,
@@ -102,6 +103,7 @@ __all__ = [
     "may_see",
     "parse_role",
     "preset",
+    "random_action",
     "replay",
     "to_player",
     "to_record",

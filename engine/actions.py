@@ -6,7 +6,8 @@ changes anything. Every action serialises to a small dict (`action_to_dict`) for
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import random
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, ClassVar
@@ -199,3 +200,33 @@ def action_from_dict(data: Mapping[str, Any]) -> Action:
     if kind is ActionKind.BID and type(fields["amount"]) is not int:
         raise ValueError("bid amount must be an integer")
     return ACTION_CLASSES[kind](**fields)
+
+
+def random_action(
+    choices: tuple[Choice, ...], rng: random.Random, *, text: str = "I have nothing to add."
+) -> Action:
+    """A uniformly random legal action from a menu: first a choice, then a target or amount.
+
+    Speech is the fixed `text`. Used by random agents, tests and benchmarks; `rng` is the caller's own.
+    """
+    choice = choices[0] if len(choices) == 1 else rng.choice(choices)
+    kind = choice.kind
+    if kind is ActionKind.SPEAK:
+        return Speak(text[: choice.max_chars])
+    if kind is ActionKind.BID:
+        return Bid(rng.randint(0, choice.max_bid))
+    if kind is ActionKind.ABSTAIN:
+        return Abstain()
+    target = choice.targets[0] if len(choice.targets) == 1 else rng.choice(choice.targets)
+    return _TARGETED[kind](target)
+
+
+_TARGETED: dict[ActionKind, Callable[[PlayerId], Action]] = {
+    ActionKind.VOTE: Vote,
+    ActionKind.KILL: Kill,
+    ActionKind.INSPECT: Inspect,
+    ActionKind.PROTECT: Protect,
+    ActionKind.HEAL: Heal,
+    ActionKind.POISON: Poison,
+    ActionKind.SHOOT: Shoot,
+}

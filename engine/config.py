@@ -219,7 +219,10 @@ class GameConfig:
         return dict(self.roles)
 
     def with_rules(self, **changes: Any) -> GameConfig:
-        """A copy with some rules changed (validated)."""
+        """A copy with some rules changed (validated); unknown rule names are a ConfigError."""
+        unknown = set(changes) - set(_RULE_TYPES)
+        if unknown:
+            raise ConfigError(f"unknown rule(s): {', '.join(sorted(unknown))}")
         return replace(self, rules=replace(self.rules, **changes))
 
     def to_dict(self) -> dict[str, Any]:

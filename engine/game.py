@@ -109,6 +109,8 @@ class Game:
         self.rules = config.rules
         self.seed = seed
         self._rng = random.Random(seed)
+        self._phase_rng = random.Random(f"phase-ids/{seed}")
+        self._used_phase_ids: set[int] = {0}
         self._players: tuple[PlayerId, ...] = config.players
         self._seat = {p: i for i, p in enumerate(self._players)}
         self._forced_roles = roles is not None
@@ -201,7 +203,7 @@ class Game:
 
     @property
     def phase_id(self) -> int:
-        """The current phase's number: unique and increasing, so late answers can be recognised."""
+        """The current phase's id: unique within the game and opaque, so late answers can be recognised."""
         return self._phase_id
 
     @property
@@ -246,14 +248,15 @@ class Game:
         role = self._roles[player]
         spec = ROLE_SPECS[role]
         potions = self._potions.get(player, [False, False])
+        phase, phase_id = self._shown_phase(player)
         return build_observation(
             player=player,
             role=role,
             team=spec.team,
             alive=self._alive[player],
             day=self._day,
-            phase=self._phase,
-            phase_id=self._phase_id,
+            phase=phase,
+            phase_id=phase_id,
             players=self._players,
             alive_players=self._alive_players,
             wolves=self._wolves if spec.is_wolf else (),
@@ -261,13 +264,25 @@ class Game:
             visible=self._visible[player],
         )
 
+    def _shown_phase(self, player: PlayerId) -> tuple[Phase, int]:
+        # A phase whose opening `player` may not see (the wolves' chat, the witch, a hunter's shot) must
+        # not show through his observation either: it would reveal hidden roles. He is shown the last
+        # phase he saw open, unless he is the one awaited.
+        if self._outcome is not None or player in self._awaiting:
+            return self._phase, self._phase_id
+        for event in reversed(self._visible[player]):
+            if isinstance(event, PhaseStarted):
+                return event.phase, event.phase_id
+        return Phase.NIGHT, 0
+
     def public_events(self) -> tuple[Event, ...]:
         """The events everyone may see, in order (a spectator's public view)."""
         return tuple(e for e in self._events if e.audience.scope is Scope.PUBLIC)
 
     def snapshot(self) -> tuple[Any, ...]:
         """A comparable value of the whole mutable state (to check that nothing changed)."""
-        return (*tuple(_freeze(getattr(self, name)) for name in _STATE_FIELDS), self._rng.getstate())
+        states = (self._rng.getstate(), self._phase_rng.getstate())
+        return (*(_freeze(getattr(self, name)) for name in _STATE_FIELDS), *states)
 
     # ------------------------------------------------------------------ inputs
 
@@ -308,9 +323,14 @@ class Game:
         return self._events[mark:]
 
     def note_fault(self, player: PlayerId, reason: str) -> list[Event]:
-        """Record a fault of `player` seen outside the engine (an illegal or unparsable answer)."""
+        """Record a fault of `player` seen outside the engine (an illegal or unparsable answer).
+
+        Once the game is over a fault is ignored, like a deadline: nothing follows GameEnded.
+        """
         if player not in self._seat:
             raise IllegalAction(f"unknown player {player!r}", player)
+        if self._outcome is not None:
+            return []
         mark = len(self._events)
         self._inputs.append({"fault": player, "reason": reason})
         self._fault(player, reason)
@@ -385,7 +405,7 @@ class Game:
         candidates: tuple[PlayerId, ...] = (),
     ) -> None:
         self._phase = phase
-        self._phase_id += 1
+        self._phase_id = self._new_phase_id()
         self._submitted = {}
         self._choices = {p: self._menu(phase, p, candidates) for p in awaiting}
         self._awaiting = set(awaiting)
@@ -401,6 +421,16 @@ class Game:
         )
         if not awaiting:
             self._resolve()
+
+    def _new_phase_id(self) -> int:
+        # Opaque, not a counter: a counter would let every player count the hidden phases (the wolves'
+        # chat turns, the witch, a hunter's shot) between two public ones. Drawn from a stream of its
+        # own so that the game's RNG, and so the game, is the same whatever the ids are.
+        while True:
+            candidate = self._phase_rng.getrandbits(31)
+            if candidate not in self._used_phase_ids:
+                self._used_phase_ids.add(candidate)
+                return candidate
 
     def _menu(self, phase: Phase, player: PlayerId, candidates: tuple[PlayerId, ...]) -> tuple[Choice, ...]:
         if phase in TURN_PHASES and phase is not Phase.HUNTER:
@@ -665,6 +695,7 @@ _STATE_FIELDS = (
     "_day",
     "_phase",
     "_phase_id",
+    "_used_phase_ids",
     "_awaiting",
     "_choices",
     "_submitted",

@@ -22,7 +22,7 @@ class Observation:
         role: his role; team: the side it wins with.
         alive: whether he is alive.
         day: the current day (night N precedes day N).
-        phase: the current phase; phase_id: its unique, increasing number.
+        phase: the current phase; phase_id: its unique, opaque id.
         players: everyone, in seat order; alive_players: the living, in seat order.
         wolves: the werewolves, if he is one (himself included); empty otherwise.
         heal_left / poison_left: the witch's potions (False for other roles).

@@ -6,6 +6,7 @@ the same config and seed must give the identical event log and outcome (engine R
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping
 from typing import Any
 
@@ -43,7 +44,7 @@ def to_record(game: Game) -> dict[str, Any]:
         "config": game.config.to_dict(),
         "seed": game.seed,
         "roles": {p: game.role_of(p).value for p in game.players} if game.forced_roles else None,
-        "inputs": list(game.inputs),
+        "inputs": copy.deepcopy(list(game.inputs)),  # a copy: editing the record must not edit the game
         "events": [event_to_dict(e) for e in game.events],
         "outcome": outcome_to_dict(game.outcome()),
     }

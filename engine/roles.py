@@ -50,7 +50,7 @@ ROLE_SPECS: dict[Role, RoleSpec] = {
             is_wolf=True,
             seen_as_wolf=True,
             night_action=ActionKind.KILL,
-            summary="Knows the other wolves; at night they chat privately and vote on a victim.",
+            summary="Knows the other wolves; each night the wolves vote on a victim.",
         ),
         RoleSpec(
             role=Role.SEER,

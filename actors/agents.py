@@ -1,0 +1,37 @@
+"""Agents: the policies that play a seat. An agent turns an observation and a menu into an action.
+
+Agents know nothing of actors or threads; `PlayerActor` hosts one and does the messaging. An agent
+may raise: its host reports the failure and the seat plays default actions from then on.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Protocol, runtime_checkable
+
+from engine import Action, Choice, Observation, random_action
+
+
+@runtime_checkable
+class Agent(Protocol):
+    """A seat's policy."""
+
+    def decide(self, observation: Observation, choices: tuple[Choice, ...]) -> Action:
+        """Choose an action among `choices` (a menu that always includes abstain) given what the seat knows.
+
+        Called in the hosting actor's thread; may take long (an LLM call) and may raise.
+        """
+        ...
+
+
+class RandomAgent:
+    """Uniformly random legal moves (tests, benchmarks). Speech is a fixed line."""
+
+    def __init__(self, seed: int, *, text: str = "I have nothing to add.") -> None:
+        """`seed` fixes this agent's choices; it is independent of the game's seed."""
+        self._rng = random.Random(seed)
+        self._text = text
+
+    def decide(self, observation: Observation, choices: tuple[Choice, ...]) -> Action:
+        """Pick a random choice, then a random target or amount."""
+        return random_action(choices, self._rng, text=self._text)

@@ -1,0 +1,348 @@
+"""GameMasterActor: owns one engine `Game`, asks seats for actions, enforces deadlines, fans out events.
+
+Theory of operation
+-------------------
+The game master never blocks on a player. When a phase opens it tells every awaited seat a
+`RequestAction` (all at once for simultaneous phases, so slow agents think in parallel) and asks the
+scheduler for a `DeadlineReached(phase_id)`. Answers (`SubmitAction`) for another phase are late
+and dropped; illegal ones are rejected (`ActionRejected`) and recorded as that seat's fault, and the
+deadline still stands. At the deadline the engine applies each missing seat's default action.
+A seat whose agent failed (`AgentFailed`) is disabled: its actions are defaults from then on,
+applied at once without waiting for a deadline.
+
+Every batch of new events is filtered once per distinct view (each player's audience, public, full)
+and told to that view's subscribers as `Deliver(first_seq, events)`. Seats are subscribers of their
+own player view; spectators and network sessions subscribe the same way.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import pykka
+
+from actors.gamelog import GameLog
+from actors.messages import (
+    ActionRejected,
+    AgentFailed,
+    DeadlineReached,
+    Deliver,
+    GameFinished,
+    Recipient,
+    RequestAction,
+    SubmitAction,
+    Subscribe,
+    Unsubscribe,
+    View,
+    ViewKind,
+    player_view,
+)
+from actors.scheduler import Scheduler, Timer
+from engine import (
+    ROLE_SPECS,
+    Abstain,
+    Event,
+    Game,
+    IllegalAction,
+    PlayerId,
+    Scope,
+    action_to_dict,
+    may_see,
+    to_record,
+)
+from engine.events import PlayerFaulted
+from engine.record import RECORD_FORMAT
+
+logger = logging.getLogger(__name__)
+
+DISABLED_REASON = "seat disabled after its agent failed: default action"
+
+
+class GameMasterActor(pykka.ThreadingActor):
+    """Runs one game. Messages in: SubmitAction, AgentFailed, DeadlineReached, Subscribe, Unsubscribe."""
+
+    def __init__(
+        self,
+        game: Game,
+        seats: Mapping[PlayerId, Recipient],
+        *,
+        scheduler: Scheduler,
+        timeout_s: float,
+        game_id: str = "game",
+        log: GameLog | None = None,
+        on_finished: Callable[[GameFinished], None] | None = None,
+    ) -> None:
+        """Wire the game to its seats; nothing happens until the actor starts (runs in the caller)."""
+        super().__init__()
+        self._game = game
+        self._seats = dict(seats)
+        self._scheduler = scheduler
+        self._timeout_s = timeout_s
+        self.game_id = game_id
+        self._log = log
+        self._on_finished = on_finished
+        self._subscribers: dict[View, list[Recipient]] = {}
+        self._view_counts: dict[View, int] = {}
+        self._published = 0
+        self._inputs_logged = 0
+        self._timer: Timer | None = None
+        self._requested_phase = -1
+        self._disabled: set[PlayerId] = set()
+        self._faults: dict[PlayerId, int] = dict.fromkeys(game.players, 0)
+        self._finished = False
+        self._is_wolf = {p: ROLE_SPECS[game.role_of(p)].is_wolf for p in game.players}
+
+    def __str__(self) -> str:
+        return f"GameMaster({self.game_id})"
+
+    # ------------------------------------------------------------------ lifecycle hooks (actor thread)
+
+    def on_start(self) -> None:
+        """Subscribe the seats, publish the opening events and ask for the first actions."""
+        if self._log is not None:
+            self._log.write(
+                "game",
+                game_id=self.game_id,
+                record_format=RECORD_FORMAT,
+                config=self._game.config.to_dict(),
+                seed=self._game.seed,
+                roles={p: self._game.role_of(p).value for p in self._game.players},
+                forced_roles=(
+                    {p: self._game.role_of(p).value for p in self._game.players}
+                    if self._game.forced_roles
+                    else None
+                ),
+            )
+        for player, seat in self._seats.items():
+            self._subscribers.setdefault(player_view(player), []).append(seat)
+        self._advance()
+
+    def on_stop(self) -> None:
+        """Cancel the pending deadline; if the game was cut short, say so to everyone."""
+        if self._timer is not None:
+            self._timer.cancel()
+        if not self._finished:
+            self._finish(aborted=True)
+
+    def on_failure(self, exception_type: Any, exception_value: Any, traceback: Any) -> None:
+        """A bug in the game master: end the game for everyone, with the reason in the log."""
+        logger.error("%s failed: %r", self, exception_value)
+        if self._log is not None:
+            self._log.write("crashed", error=repr(exception_value))
+        if not self._finished:
+            self._finish(aborted=True)
+
+    def on_receive(self, message: Any) -> None:
+        """Dispatch one message (actor thread)."""
+        match message:
+            case SubmitAction():
+                self._on_submit(message)
+            case DeadlineReached(phase_id=phase_id) if message.game_id == self.game_id:
+                self._game.deadline_passed(phase_id)
+                self._advance()
+            case AgentFailed():
+                self._on_agent_failed(message)
+            case Subscribe():
+                self._on_subscribe(message)
+            case Unsubscribe(subscriber=subscriber):
+                for subs in self._subscribers.values():
+                    if subscriber in subs:
+                        subs.remove(subscriber)
+            case _:
+                super().on_receive(message)
+
+    # ------------------------------------------------------------------ inputs
+
+    def _on_submit(self, msg: SubmitAction) -> None:
+        game = self._game
+        status, reason = "accepted", None
+        if msg.game_id != self.game_id or msg.phase_id != game.phase_id or msg.player not in game.awaiting():
+            status = "late"
+        elif msg.player in self._disabled:
+            status = "ignored"
+        else:
+            try:
+                game.apply(msg.player, msg.action)
+            except IllegalAction as exc:
+                status, reason = "rejected", exc.reason
+        if self._log is not None:
+            self._log.write(
+                "answer",
+                phase_id=msg.phase_id,
+                player=msg.player,
+                action=action_to_dict(msg.action),
+                thought_s=round(msg.thought_s, 6),
+                status=status,
+                reason=reason,
+                detail=msg.detail,
+            )
+        if status == "rejected":
+            game.note_fault(msg.player, f"illegal answer: {reason}")
+            self._tell_seat(
+                msg.player,
+                ActionRejected(
+                    game_id=self.game_id, phase_id=msg.phase_id, player=msg.player, reason=str(reason)
+                ),
+            )
+        self._advance()
+
+    def _on_agent_failed(self, msg: AgentFailed) -> None:
+        if msg.player not in self._seats or msg.player in self._disabled:
+            return
+        self._disabled.add(msg.player)
+        if self._log is not None:
+            self._log.write("agent_failed", player=msg.player, phase_id=msg.phase_id, error=msg.error)
+        if not self._finished:
+            self._game.note_fault(msg.player, f"agent failed: {msg.error}")
+        self._advance()
+
+    def _on_subscribe(self, msg: Subscribe) -> None:
+        view = msg.view
+        if view.kind is ViewKind.PLAYER and view.player not in self._seats:
+            logger.warning("%s: subscription to unknown player view %s refused", self, view)
+            return
+        history = self._view_events(view)
+        self._subscribers.setdefault(view, []).append(msg.subscriber)
+        self._view_counts[view] = len(history)
+        if msg.from_seq < len(history):
+            self._send(
+                msg.subscriber,
+                Deliver(
+                    game_id=self.game_id,
+                    view=view,
+                    first_seq=msg.from_seq,
+                    events=tuple(history[msg.from_seq :]),
+                ),
+            )
+        if self._finished:
+            self._send(msg.subscriber, self._finished_message())
+
+    # ------------------------------------------------------------------ progress
+
+    def _advance(self) -> None:
+        """Publish new events; play disabled seats; on a new phase, request actions and set its deadline."""
+        game = self._game
+        while True:
+            self._publish()
+            if game.outcome() is not None:
+                self._finish(aborted=False)
+                return
+            disabled = [p for p in game.players if p in game.awaiting() and p in self._disabled]
+            if not disabled:
+                break
+            for p in disabled:
+                if p in game.awaiting():
+                    game.apply(p, Abstain())
+        if game.phase_id != self._requested_phase:
+            self._request_phase()
+
+    def _request_phase(self) -> None:
+        game = self._game
+        self._requested_phase = game.phase_id
+        if self._timer is not None:
+            self._timer.cancel()
+        deadline = self._scheduler.now() + self._timeout_s
+        self._timer = self._scheduler.call_later(
+            self._timeout_s, self.actor_ref, DeadlineReached(game_id=self.game_id, phase_id=game.phase_id)
+        )
+        for p in game.players:
+            if p in game.awaiting():
+                if self._log is not None:
+                    self._log.write("request", phase_id=game.phase_id, phase=game.phase.value, player=p)
+                self._tell_seat(
+                    p,
+                    RequestAction(
+                        game_id=self.game_id,
+                        phase_id=game.phase_id,
+                        player=p,
+                        observation=game.observe(p),
+                        choices=game.legal_actions(p),
+                        deadline=deadline,
+                        reply_to=self.actor_ref,
+                    ),
+                )
+
+    def _publish(self) -> None:
+        events = self._game.events[self._published :]
+        if not events:
+            return
+        start = self._published
+        self._published += len(events)
+        if self._log is not None:
+            for i, event in enumerate(events, start):
+                self._log.event(i, event)
+                if isinstance(event, PlayerFaulted):
+                    self._faults[event.player] += 1
+            inputs = self._game.inputs
+            for item in inputs[self._inputs_logged :]:
+                self._log.write("input", input=item)
+            self._inputs_logged = len(inputs)
+        else:
+            for event in events:
+                if isinstance(event, PlayerFaulted):
+                    self._faults[event.player] += 1
+        for view, subscribers in self._subscribers.items():
+            if not subscribers:
+                continue
+            batch = tuple(e for e in events if self._visible(view, e))
+            if not batch:
+                continue
+            first = self._view_counts.get(view, 0)
+            self._view_counts[view] = first + len(batch)
+            message = Deliver(game_id=self.game_id, view=view, first_seq=first, events=batch)
+            for subscriber in list(subscribers):
+                self._send(subscriber, message)
+
+    def _visible(self, view: View, event: Event) -> bool:
+        if view.kind is ViewKind.FULL:
+            return True
+        if view.kind is ViewKind.PUBLIC:
+            return event.audience.scope is Scope.PUBLIC
+        player = view.player
+        assert player is not None  # a PLAYER view always names its player
+        return may_see(event.audience, player, is_wolf=self._is_wolf[player])
+
+    def _view_events(self, view: View) -> list[Event]:
+        return [e for e in self._game.events if self._visible(view, e)]
+
+    def _send(self, subscriber: Recipient, message: Any) -> None:
+        try:
+            subscriber.tell(message)
+        except pykka.ActorDeadError:
+            for subs in self._subscribers.values():
+                if subscriber in subs:
+                    subs.remove(subscriber)
+
+    def _tell_seat(self, player: PlayerId, message: Any) -> None:
+        seat = self._seats.get(player)
+        if seat is not None:
+            self._send(seat, message)
+
+    def _finished_message(self) -> GameFinished:
+        return GameFinished(
+            game_id=self.game_id,
+            outcome=self._game.outcome(),
+            record=to_record(self._game),
+            faults=dict(self._faults),
+        )
+
+    def _finish(self, *, aborted: bool) -> None:
+        self._finished = True
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        message = self._finished_message()
+        if self._log is not None:
+            self._log.write("record", record=message.record)
+            self._log.write("finished", aborted=aborted, faults=message.faults)
+            self._log.close()
+        notified: list[Recipient] = []
+        for subscribers in self._subscribers.values():
+            for subscriber in subscribers:
+                if subscriber not in notified:
+                    notified.append(subscriber)
+                    self._send(subscriber, message)
+        if self._on_finished is not None:
+            self._on_finished(message)

@@ -1,0 +1,137 @@
+"""Wiring: start the actors for one game, wait for it to finish, stop everything.
+
+This is the one place that decides who is started with which refs (HOUSE_STYLE 2.4); `run.py` and
+the tests call it.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pykka
+
+from actors.agents import Agent
+from actors.game_master import GameMasterActor
+from actors.gamelog import GameLog
+from actors.messages import GameFinished, Recipient, Subscribe, View
+from actors.player import PlayerActor
+from actors.scheduler import Scheduler, ThreadingScheduler
+from engine import Game, GameConfig, PlayerId, Role
+
+logger = logging.getLogger(__name__)
+
+#: A seat is played either by an agent (hosted in a `PlayerActor`) or by any message recipient
+#: that answers `RequestAction` itself (a remote session, a test double).
+Seat = Agent | Recipient
+
+
+class GameTimeout(Exception):
+    """The game did not finish within the time the host was willing to wait."""
+
+
+@dataclass
+class RunningGame:
+    """A started game: its actors and the future that completes when it is over."""
+
+    game_id: str
+    master: pykka.ActorRef[Any]
+    players: dict[PlayerId, pykka.ActorRef[Any]]
+    done: pykka.ThreadingFuture[GameFinished]
+    _scheduler: Scheduler
+    _own_scheduler: bool
+    _stopped: bool = field(default=False)
+
+    def wait(self, timeout: float | None = None) -> GameFinished:
+        """Block until the game is over (not from an actor or the trio thread); raises GameTimeout."""
+        try:
+            finished: GameFinished = self.done.get(timeout=timeout)
+        except pykka.Timeout:
+            raise GameTimeout(f"game {self.game_id} did not finish within {timeout} s") from None
+        return finished
+
+    def stop(self) -> None:
+        """Stop the game master, then every player actor, then an own scheduler. Idempotent."""
+        if self._stopped:
+            return
+        self._stopped = True
+        for ref in (self.master, *self.players.values()):
+            ref.stop(block=True, timeout=5)
+        if self._own_scheduler and isinstance(self._scheduler, ThreadingScheduler):
+            self._scheduler.close()
+
+
+def start_game(
+    config: GameConfig,
+    seats: Mapping[PlayerId, Seat],
+    *,
+    seed: int,
+    timeout_s: float = 30.0,
+    scheduler: Scheduler | None = None,
+    log_path: Path | None = None,
+    observers: Sequence[tuple[Recipient, View]] = (),
+    roles: Mapping[PlayerId, Role] | None = None,
+    game_id: str | None = None,
+) -> RunningGame:
+    """Start one game: a `PlayerActor` per agent seat, a game master, and the observers' subscriptions.
+
+    `timeout_s` is each phase's deadline. The caller must `stop()` the returned game.
+    """
+    missing = set(config.players) - set(seats)
+    if missing:
+        raise ValueError(f"no agent for seat(s) {', '.join(sorted(missing))}")
+    game = Game.new(config, seed=seed) if roles is None else Game.with_roles(config, roles, seed=seed)
+    game_id = game_id or uuid.uuid4().hex[:12]
+    clock = scheduler if scheduler is not None else ThreadingScheduler()
+    done: pykka.ThreadingFuture[GameFinished] = pykka.ThreadingFuture()
+    players: dict[PlayerId, pykka.ActorRef[Any]] = {}
+    try:
+        recipients: dict[PlayerId, Recipient] = {}
+        for p in config.players:
+            seat = seats[p]
+            if hasattr(seat, "decide"):
+                players[p] = PlayerActor.start(p, seat)
+                recipients[p] = players[p]
+            else:
+                recipients[p] = seat  # a Recipient: it answers RequestAction itself
+        master = GameMasterActor.start(
+            game,
+            recipients,
+            scheduler=clock,
+            timeout_s=timeout_s,
+            game_id=game_id,
+            log=GameLog(log_path) if log_path is not None else None,
+            on_finished=done.set,
+        )
+    except BaseException:
+        for ref in players.values():
+            ref.stop()
+        if scheduler is None and isinstance(clock, ThreadingScheduler):
+            clock.close()
+        raise
+    for observer, view in observers:
+        master.tell(Subscribe(subscriber=observer, view=view))
+    return RunningGame(game_id, master, players, done, clock, scheduler is None)
+
+
+def play_game(
+    config: GameConfig,
+    seats: Mapping[PlayerId, Seat],
+    *,
+    seed: int,
+    wait_s: float | None = None,
+    **options: Any,
+) -> GameFinished:
+    """Play one game to its end and stop every actor it started, whatever happens.
+
+    `options` are those of `start_game`; `wait_s` bounds the whole game (raises GameTimeout).
+    """
+    running = start_game(config, seats, seed=seed, **options)
+    try:
+        return running.wait(wait_s)
+    finally:
+        running.stop()

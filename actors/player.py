@@ -1,0 +1,121 @@
+"""PlayerActor: hosts one seat's agent in its own thread and answers the game master by message."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from types import TracebackType
+from typing import Any
+
+import pykka
+
+from actors.agents import Agent
+from actors.messages import (
+    ActionRejected,
+    AgentFailed,
+    Deliver,
+    GameFinished,
+    Recipient,
+    RequestAction,
+    SubmitAction,
+)
+from engine import Event, PlayerId
+
+logger = logging.getLogger(__name__)
+
+
+class PlayerActor(pykka.ThreadingActor):
+    """One seat. Thinks in its own thread, so slow agents think in parallel; never blocks anyone else.
+
+    If the agent raises, the actor stays alive, tells the game master `AgentFailed` once, and ignores
+    later requests: the game master then plays the seat's default actions.
+    """
+
+    def __init__(
+        self, player: PlayerId, agent: Agent, *, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        """Host `agent` for `player`; runs in the caller's thread (pykka)."""
+        super().__init__()
+        self.player = player
+        self._agent = agent
+        self._clock = clock
+        self._failed = False
+        self._reply_to: Recipient | None = None
+        self._last_phase = 0
+        self._game_id = ""
+        #: Every event delivered to this seat, in order (what its audience allowed).
+        self.received: list[Event] = []
+        #: Reasons of answers the game master rejected.
+        self.rejections: list[str] = []
+        self.finished: GameFinished | None = None
+
+    def __str__(self) -> str:
+        return f"PlayerActor({self.player})"
+
+    def on_receive(self, message: Any) -> None:
+        """Handle one message (runs in this actor's thread)."""
+        match message:
+            case RequestAction():
+                self._on_request(message)
+            case Deliver(events=events):
+                self.received.extend(events)
+            case ActionRejected(reason=reason):
+                logger.info("%s: answer rejected: %s", self, reason)
+                self.rejections.append(reason)
+            case GameFinished():
+                self.finished = message
+            case _:
+                super().on_receive(message)
+
+    def _on_request(self, request: RequestAction) -> None:
+        self._reply_to = request.reply_to
+        self._last_phase = request.phase_id
+        self._game_id = request.game_id
+        if self._failed:
+            return
+        started = self._clock()
+        try:
+            action = self._agent.decide(request.observation, request.choices)
+        except Exception as exc:  # the agent is untrusted code: isolate it, report, play defaults
+            self._failed = True
+            logger.warning("%s: agent failed in phase %d: %r", self, request.phase_id, exc)
+            request.reply_to.tell(
+                AgentFailed(
+                    game_id=request.game_id,
+                    phase_id=request.phase_id,
+                    player=self.player,
+                    error=f"{type(exc).__name__}: {exc}",
+                )
+            )
+            return
+        detail = getattr(self._agent, "last_detail", None)
+        request.reply_to.tell(
+            SubmitAction(
+                game_id=request.game_id,
+                phase_id=request.phase_id,
+                player=self.player,
+                action=action,
+                thought_s=self._clock() - started,
+                detail=detail if isinstance(detail, dict) else None,
+            )
+        )
+
+    def on_failure(
+        self,
+        exception_type: type[BaseException] | None,
+        exception_value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        """The actor itself broke (not the agent): tell the game master so the seat plays defaults."""
+        if self._reply_to is not None:
+            with contextlib.suppress(pykka.ActorDeadError):
+                self._reply_to.tell(
+                    AgentFailed(
+                        game_id=self._game_id,
+                        phase_id=self._last_phase,
+                        player=self.player,
+                        error=f"player actor crashed: {exception_value!r}",
+                    )
+                )

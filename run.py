@@ -1,0 +1,246 @@
+"""Host a game of Loup-Garou in the terminal, or replay one from its log.
+
+    python run.py [--preset classic-8] [--seed N] [--seat 3=random] ...   play a game
+    python run.py replay runs/GAME.jsonl                                   re-run a logged game and check it
+
+Wiring only: parse arguments, build the config and the agents, start the actors, print.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import secrets
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from actors.agents import Agent, RandomAgent
+from actors.gamelog import GameLogError, load_record
+from actors.heuristic import HeuristicAgent
+from actors.host import play_game
+from actors.messages import FULL_VIEW, PUBLIC_VIEW
+from actors.scripted import ScriptedAgent, ScriptError
+from actors.transcript import TranscriptActor
+from engine import PRESETS, ConfigError, GameConfig, PlayerId, ReplayError, Rules, Team, preset, replay
+from engine.narration import narrate
+
+EXIT_USAGE = 2
+_WINNERS = {Team.VILLAGE: "the village wins", Team.WOLVES: "the wolves win", None: "no winner"}
+AGENT_KINDS = ("heuristic", "random", "scripted:PATH")
+
+
+def _agent_factory(spec: str) -> Callable[[int], Agent]:
+    """Parse an agent spec into a factory taking a seed; raises ValueError saying what is wrong."""
+    kind, _, arg = spec.partition(":")
+    if kind == "heuristic" and not arg:
+        return HeuristicAgent
+    if kind == "random" and not arg:
+        return RandomAgent
+    if kind == "scripted":
+        if not arg:
+            raise ValueError("scripted needs a path: scripted:path/to/script.toml")
+        agent = ScriptedAgent.from_file(Path(arg))
+        return lambda _seed: agent
+    raise ValueError(f"unknown agent {spec!r} (known: {', '.join(AGENT_KINDS)})")
+
+
+def _parse_rules(items: Sequence[str], base: Rules) -> Rules:
+    values = base.to_dict()
+    for item in items:
+        key, sep, raw = item.partition("=")
+        if not sep:
+            raise ConfigError(f"--rule takes KEY=VALUE, got {item!r}")
+        key = key.strip().replace("-", "_")
+        if key not in values:
+            raise ConfigError(f"unknown rule {key!r} (known: {', '.join(values)})")
+        current = values[key]
+        if isinstance(current, bool):
+            if raw.lower() not in {"true", "false", "yes", "no", "1", "0"}:
+                raise ConfigError(f"rule {key} takes true or false, got {raw!r}")
+            values[key] = raw.lower() in {"true", "yes", "1"}
+        elif isinstance(current, int):
+            try:
+                values[key] = int(raw)
+            except ValueError:
+                raise ConfigError(f"rule {key} takes an integer, got {raw!r}") from None
+        else:
+            values[key] = raw
+    return Rules.from_dict(values)
+
+
+def _parse_roles(text: str) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        name, sep, raw = part.partition("=")
+        if not sep or not raw.strip().isdigit():
+            raise ConfigError(f"--roles takes ROLE=COUNT,... (e.g. werewolf=2,seer=1), got {part!r}")
+        counts[name.strip()] = counts.get(name.strip(), 0) + int(raw)
+    return counts
+
+
+def build_config(args: argparse.Namespace) -> GameConfig:
+    """The game's config from --preset, --roles, --players and --rule."""
+    base = preset(args.preset)
+    rules = _parse_rules(args.rule, base.rules)
+    if args.roles is None and args.players is None:
+        return GameConfig(players=base.players, roles=base.roles, rules=rules, name=base.name)
+    roles = _parse_roles(args.roles) if args.roles is not None else {r.value: n for r, n in base.roles}
+    if args.roles is None:  # only the seat count changes: keep the preset's powers, fill with villagers
+        roles.pop("villager", None)
+    players = args.players if args.players is not None else len(base.players)
+    return GameConfig.build(roles, players=players, rules=rules, name="custom")
+
+
+def build_agents(config: GameConfig, args: argparse.Namespace, seed: int) -> dict[PlayerId, Agent]:
+    """One agent per seat: --agent for all, then each --seat override (by number from 1, or by name)."""
+    default = _agent_factory(args.agent)
+    factories = dict.fromkeys(config.players, default)
+    for item in args.seat:
+        key, sep, spec = item.partition("=")
+        if not sep:
+            raise ValueError(f"--seat takes SEAT=AGENT (e.g. 3=random), got {item!r}")
+        player = _seat_name(config, key.strip())
+        factories[player] = _agent_factory(spec.strip())
+    return {p: factories[p](seed * 100 + i) for i, p in enumerate(config.players)}
+
+
+def _seat_name(config: GameConfig, key: str) -> PlayerId:
+    if key.isdigit():
+        number = int(key)
+        if not 1 <= number <= len(config.players):
+            raise ValueError(f"seat {number} does not exist (seats 1-{len(config.players)})")
+        return config.players[number - 1]
+    for p in config.players:
+        if p.lower() == key.lower():
+            return p
+    raise ValueError(f"no seat named {key!r} (seats: {', '.join(config.players)})")
+
+
+def _use_colour(choice: str) -> bool:
+    if choice == "auto":
+        return sys.stdout.isatty() and "NO_COLOR" not in os.environ
+    return choice == "always"
+
+
+def _play_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="run.py",
+        description="Host a game of Loup-Garou (Werewolf) between agents and print it. "
+        "'run.py replay LOG' re-runs a logged game and checks it.",
+    )
+    p.add_argument(
+        "--preset", default="classic-8", choices=sorted(PRESETS), help="rules and roles (default classic-8)"
+    )
+    p.add_argument(
+        "--seed", type=int, help="fixes roles, seating, speaking order and tie-breaks (default: random)"
+    )
+    p.add_argument("--players", type=int, help="number of seats (roles beyond the preset's are villagers)")
+    p.add_argument("--roles", help="role counts, e.g. werewolf=2,seer=1,witch=1 (other seats are villagers)")
+    p.add_argument(
+        "--rule", action="append", default=[], metavar="KEY=VALUE", help="set a rule switch (repeatable)"
+    )
+    p.add_argument("--agent", default="heuristic", help=f"agent for every seat: {', '.join(AGENT_KINDS)}")
+    p.add_argument(
+        "--seat",
+        action="append",
+        default=[],
+        metavar="SEAT=AGENT",
+        help="agent for one seat, by number or name",
+    )
+    p.add_argument(
+        "--deadline", type=float, default=30.0, metavar="SECONDS", help="time to answer each request"
+    )
+    p.add_argument("--log", type=Path, help="JSON Lines log path (default runs/<time>-seed<N>.jsonl)")
+    p.add_argument("--quiet", action="store_true", help="print only the outcome")
+    p.add_argument("--full", action="store_true", help="show secrets too: roles, wolves' chat, night actions")
+    p.add_argument(
+        "--color", choices=("auto", "always", "never"), default="auto", help="colour the transcript"
+    )
+    return p
+
+
+def _replay_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="run.py replay", description="Re-run a logged game and check its outcome."
+    )
+    p.add_argument("log", type=Path, help="a game log written by run.py")
+    p.add_argument("--quiet", action="store_true", help="print only the verdict")
+    p.add_argument("--full", action="store_true", help="show secrets too")
+    return p
+
+
+def play(argv: Sequence[str]) -> int:
+    """`run.py [options]`: host one game; returns the exit code."""
+    parser = _play_parser()
+    args = parser.parse_args(argv)
+    if args.deadline <= 0:
+        parser.error("--deadline must be positive")
+    seed = args.seed if args.seed is not None else secrets.randbelow(1_000_000)
+    try:
+        config = build_config(args)
+        agents = build_agents(config, args, seed)
+    except (ConfigError, ScriptError, ValueError) as exc:
+        parser.error(str(exc))
+    log_path = args.log or Path("runs") / f"{time.strftime('%Y%m%d-%H%M%S')}-seed{seed}.jsonl"
+    kinds = sorted({type(a).__name__ for a in agents.values()})
+    print(
+        f"Loup-Garou: {config.name}, {len(config.players)} players, seed {seed}. Agents: {', '.join(kinds)}."
+    )
+    observers = []
+    transcript = None
+    if not args.quiet:
+        transcript = TranscriptActor.start(sys.stdout.write, colour=_use_colour(args.color))
+        observers.append((transcript, FULL_VIEW if args.full else PUBLIC_VIEW))
+    try:
+        finished = play_game(
+            config, agents, seed=seed, timeout_s=args.deadline, log_path=log_path, observers=observers
+        )
+    except KeyboardInterrupt:
+        print("\nInterrupted: every actor was stopped.", file=sys.stderr)
+        return 130
+    finally:
+        if transcript is not None:
+            transcript.stop()
+    outcome = finished.outcome
+    verdict = "aborted" if outcome is None else _WINNERS[outcome.winner]
+    print(f"Result: {verdict} ({outcome.reason if outcome else 'game aborted'}). Log: {log_path}")
+    print(f"Replay it with: python run.py replay {log_path}")
+    return 0
+
+
+def replay_log(argv: Sequence[str]) -> int:
+    """`run.py replay LOG`: re-run the engine from a log and check the outcome is identical."""
+    args = _replay_parser().parse_args(argv)
+    try:
+        record = load_record(args.log)
+        game = replay(record, check=True)
+    except (GameLogError, ReplayError) as exc:
+        print(f"replay failed: {exc}", file=sys.stderr)
+        return 1
+    if not args.quiet:
+        for event in game.events if args.full else game.public_events():
+            line = narrate(event)
+            if line is not None:
+                print(line)
+    outcome = game.outcome()
+    if outcome is None:
+        print(f"Replayed {len(record['inputs'])} inputs: the log ends before the game does.")
+    else:
+        print(f"Replay identical: {_WINNERS[outcome.winner]} ({outcome.reason}), day {outcome.day}.")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point: dispatch to `replay` or play a game."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    if argv[:1] == ["replay"]:
+        return replay_log(argv[1:])
+    return play(argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,269 @@
+"""The game master through real actors: outcomes, audiences, deadlines, late/illegal answers, crashes."""
+
+from __future__ import annotations
+
+import threading
+
+import pykka
+import pytest
+
+from actors.agents import RandomAgent
+from actors.host import play_game, start_game
+from actors.messages import (
+    FULL_VIEW,
+    PUBLIC_VIEW,
+    ActionRejected,
+    DeadlineReached,
+    Deliver,
+    GameFinished,
+    SubmitAction,
+)
+from actors.scheduler import ManualScheduler
+from actors.scripted import ScriptedAgent, ScriptStep
+from engine import (
+    Abstain,
+    GameConfig,
+    Inspect,
+    Phase,
+    PlayerId,
+    Role,
+    Speak,
+    Team,
+    Vote,
+    event_to_dict,
+    preset,
+)
+from engine.events import PlayerFaulted
+from tests.fakes import Collector, CrashingAgent, InstantSeat, SilentSeat
+
+WAIT = 20.0  # seconds: generous bound for a whole game of instant agents on a loaded 2-core machine
+
+
+def _audience_ok(event: dict, player: str, wolves: set[str]) -> bool:
+    audience = event["audience"]
+    if audience == "public":
+        return True
+    if audience == "wolves":
+        return player in wolves
+    return audience == f"player:{player}"
+
+
+@pytest.mark.parametrize("name", ["classic-8", "aiwolf-5", "aiwolf-13", "agentscope-9"])
+def test_full_game_each_seat_receives_exactly_its_audience(name):
+    config = preset(name)
+    agents = {p: RandomAgent(i) for i, p in enumerate(config.players)}
+    public, full = Collector(), Collector()
+    running = start_game(config, agents, seed=7, observers=[(public, PUBLIC_VIEW), (full, FULL_VIEW)])
+    try:
+        finished = running.wait(WAIT)
+        received = {p: ref.proxy().received.get(timeout=5) for p, ref in running.players.items()}
+    finally:
+        running.stop()
+    assert finished.outcome is not None
+    record = finished.record
+    ended = next(e for e in record["events"] if e["type"] == "game_ended")
+    roles = dict(ended["roles"])
+    wolves = {p for p, r in roles.items() if r == "werewolf"}
+    for player, events in received.items():
+        expected = [e for e in record["events"] if _audience_ok(e, player, wolves)]
+        assert [event_to_dict(e) for e in events] == expected, player
+    assert [event_to_dict(e) for e in public.events] == [
+        e for e in record["events"] if e["audience"] == "public"
+    ]
+    assert [event_to_dict(e) for e in full.events] == record["events"]
+    assert public.finished.is_set()
+
+
+def test_deliver_sequence_numbers_are_contiguous_per_view():
+    config = preset("aiwolf-5")
+    public = Collector()
+    finished = play_game(
+        config,
+        {p: RandomAgent(i) for i, p in enumerate(config.players)},
+        seed=3,
+        observers=[(public, PUBLIC_VIEW)],
+        wait_s=WAIT,
+    )
+    assert finished.outcome is not None
+    delivers = [m for m in public.messages if isinstance(m, Deliver)]
+    expected = 0
+    for d in delivers:
+        assert d.first_seq == expected
+        expected += len(d.events)
+
+
+def _drive(
+    scheduler: ManualScheduler, done: threading.Event | pykka.ThreadingFuture, limit: int = 500
+) -> int:
+    """Fire deadlines one batch at a time until the game is over; bounded, no sleeping."""
+    fired = 0
+    for _ in range(limit):
+        if isinstance(done, threading.Event) and done.is_set():
+            return fired
+        if not scheduler.wait_pending(5):
+            return fired
+        fired += scheduler.fire_all()
+    raise AssertionError("game did not end within the deadline budget")
+
+
+def test_silent_seat_defaults_at_each_deadline_and_faults_only_that_seat():
+    config = preset("aiwolf-5")
+    silent = PlayerId("Alice")
+    seats = {
+        p: (SilentSeat() if p == silent else InstantSeat(RandomAgent(i)))
+        for i, p in enumerate(config.players)
+    }
+    scheduler = ManualScheduler()
+    watcher = Collector()
+    running = start_game(config, seats, seed=11, scheduler=scheduler, observers=[(watcher, FULL_VIEW)])
+    try:
+        _drive(scheduler, watcher.finished)
+        finished = running.wait(WAIT)
+    finally:
+        running.stop()
+    assert finished.outcome is not None
+    faults = finished.faults
+    assert faults[silent] > 0
+    assert all(n == 0 for p, n in faults.items() if p != silent)
+    faulted = [e for e in watcher.events if isinstance(e, PlayerFaulted)]
+    assert {e.player for e in faulted} == {silent}
+    assert all(e.reason == "no action before the deadline" for e in faulted)
+
+
+def test_late_answer_for_a_finished_phase_is_dropped():
+    config = preset("aiwolf-5")
+    silent = PlayerId("Bruno")
+    seats = {
+        p: (SilentSeat() if p == silent else InstantSeat(RandomAgent(i)))
+        for i, p in enumerate(config.players)
+    }
+    scheduler = ManualScheduler()
+    watcher = Collector()
+    roles = {"Alice": Role.WEREWOLF, "Bruno": Role.SEER, "Chloe": Role.POSSESSED}
+    roles |= {"Damien": Role.VILLAGER, "Elise": Role.VILLAGER}
+    running = start_game(
+        config, seats, seed=5, scheduler=scheduler, roles=roles, observers=[(watcher, FULL_VIEW)]
+    )
+    try:
+        assert scheduler.wait_pending(5)  # night 1 waits for the silent seer
+        first_request = seats[silent].requests[0]
+        scheduler.fire_all()  # the phase ends with Bruno's default
+        # The late answer, for the phase that is over: must change nothing.
+        running.master.tell(
+            SubmitAction(
+                game_id=running.game_id, phase_id=first_request.phase_id, player=silent, action=Abstain()
+            )
+        )
+        # A stale deadline for that same phase must be ignored too.
+        running.master.tell(DeadlineReached(game_id=running.game_id, phase_id=first_request.phase_id))
+        _drive(scheduler, watcher.finished)
+        finished = running.wait(WAIT)
+    finally:
+        running.stop()
+    inputs = finished.record["inputs"]
+    late = [i for i in inputs if i.get("player") == silent]
+    assert late == []  # Bruno never got an action in: the late one was dropped
+    assert finished.outcome is not None
+
+
+class IllegalFirstAgent:
+    """Answers its first request with an inspection of itself (illegal), then plays randomly."""
+
+    def __init__(self) -> None:
+        self.inner = RandomAgent(0)
+        self.calls = 0
+
+    def decide(self, observation, choices):
+        self.calls += 1
+        if self.calls == 1:
+            return Inspect(observation.player)
+        return self.inner.decide(observation, choices)
+
+
+def test_illegal_answer_is_rejected_faulted_and_defaulted_at_the_deadline():
+    config = GameConfig.build({"werewolf": 1, "seer": 1}, players=4)
+    roles = {"Alice": Role.WEREWOLF, "Bruno": Role.SEER, "Chloe": Role.VILLAGER, "Damien": Role.VILLAGER}
+    seats = {p: InstantSeat(RandomAgent(i)) for i, p in enumerate(config.players)}
+    seats["Bruno"] = InstantSeat(IllegalFirstAgent())
+    scheduler = ManualScheduler()
+    watcher = Collector()
+    running = start_game(
+        config, seats, seed=1, scheduler=scheduler, roles=roles, observers=[(watcher, FULL_VIEW)]
+    )
+    try:
+        _drive(scheduler, watcher.finished)
+        finished = running.wait(WAIT)
+    finally:
+        running.stop()
+    rejections = [m for m in seats["Bruno"].messages if isinstance(m, ActionRejected)]
+    assert len(rejections) == 1
+    assert "not allowed" in rejections[0].reason
+    faults = [e for e in watcher.events if isinstance(e, PlayerFaulted)]
+    assert [(f.player, f.reason.split(":")[0]) for f in faults] == [
+        ("Bruno", "illegal answer"),
+        ("Bruno", "no action before the deadline"),
+    ]
+    assert faults[0].phase_id == faults[1].phase_id == rejections[0].phase_id
+    assert finished.outcome is not None
+
+
+def test_crashing_agent_is_isolated_and_the_game_finishes():
+    config = preset("classic-8")
+    crasher = PlayerId("Chloe")
+    agents = {p: RandomAgent(i) for i, p in enumerate(config.players)}
+    agents[crasher] = CrashingAgent(RandomAgent(99), crash_at=2)
+    watcher = Collector()
+    finished = play_game(config, agents, seed=2, observers=[(watcher, FULL_VIEW)], wait_s=WAIT)
+    assert finished.outcome is not None
+    faults = [e for e in watcher.events if isinstance(e, PlayerFaulted)]
+    assert faults
+    assert {f.player for f in faults} == {crasher}
+    assert "agent failed: RuntimeError: boom at decision 2" in faults[0].reason
+
+
+def test_scripted_agent_mismatch_faults_naming_the_step():
+    config = GameConfig.build({"werewolf": 1, "seer": 1}, players=4)
+    roles = {"Alice": Role.WEREWOLF, "Bruno": Role.SEER, "Chloe": Role.VILLAGER, "Damien": Role.VILLAGER}
+    agents = {p: RandomAgent(i) for i, p in enumerate(config.players)}
+    # The seer's script expects to speak first, but the game opens at night: step 1 fails loudly.
+    agents["Bruno"] = ScriptedAgent([ScriptStep(Speak("hello"), Phase.DISCUSSION)], name="seer.toml")
+    watcher = Collector()
+    finished = play_game(config, agents, seed=4, roles=roles, observers=[(watcher, FULL_VIEW)], wait_s=WAIT)
+    assert finished.outcome is not None
+    faults = [e for e in watcher.events if isinstance(e, PlayerFaulted) and e.player == "Bruno"]
+    assert (
+        "seer.toml: step 1 expects the discussion phase, the game asked in the night phase"
+        in faults[0].reason
+    )
+
+
+def test_scripted_game_drives_an_exact_scenario():
+    """Seer finds the wolf on night 1; everyone votes the wolf on day 1; the village wins on day 1."""
+    config = GameConfig.build({"werewolf": 1, "seer": 1}, players=4, rules=preset("aiwolf-5").rules)
+    roles = {"Alice": Role.WEREWOLF, "Bruno": Role.SEER, "Chloe": Role.VILLAGER, "Damien": Role.VILLAGER}
+    talk = [ScriptStep(Abstain(), Phase.DISCUSSION)] * 3
+    agents = {
+        "Alice": ScriptedAgent(["night: kill Chloe", *talk, "vote: vote Bruno"]),
+        "Bruno": ScriptedAgent(["night: inspect Alice", *talk, "vote: vote Alice"]),
+        "Damien": ScriptedAgent([*talk, ScriptStep(Vote(PlayerId("Alice")), Phase.VOTE)]),
+        "Chloe": ScriptedAgent([]),  # dies in the night: never asked
+    }
+    finished = play_game(config, agents, seed=0, roles=roles, wait_s=WAIT)
+    assert finished.outcome is not None
+    assert finished.outcome.winner is Team.VILLAGE
+    assert finished.outcome.day == 1
+    assert all(n == 0 for n in finished.faults.values())
+
+
+def test_aborted_game_reports_to_subscribers():
+    config = preset("aiwolf-5")
+    seats = {p: SilentSeat() for p in config.players}
+    scheduler = ManualScheduler()
+    watcher = Collector()
+    running = start_game(config, seats, seed=1, scheduler=scheduler, observers=[(watcher, PUBLIC_VIEW)])
+    running.master.stop()
+    finished = running.wait(WAIT)
+    running.stop()
+    assert finished.outcome is None
+    assert watcher.finished.is_set()
+    assert any(isinstance(m, GameFinished) for m in watcher.messages)

@@ -1,0 +1,116 @@
+"""run.py end to end, as a user runs it: a subprocess, fixed seeds, exit codes and output."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(ROOT / "run.py"), *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=ROOT,
+        check=False,
+    )
+
+
+def test_plays_a_game_and_replays_its_log(tmp_path):
+    log = tmp_path / "game.jsonl"
+    played = run("--seed", "42", "--log", str(log), "--color", "never")
+    assert played.returncode == 0, played.stderr
+    out = played.stdout
+    for essential in (
+        "seed 42",
+        "Night 1 falls",
+        "Day 1 breaks",
+        "Votes:",
+        "Tally:",
+        "Game over:",
+        "Result:",
+    ):
+        assert essential in out
+    assert "Traceback" not in played.stderr
+    lines = [json.loads(line) for line in log.read_text().splitlines()]
+    outcome = next(line for line in lines if line["kind"] == "record")["record"]["outcome"]
+
+    replayed = run("replay", str(log), "--quiet")
+    assert replayed.returncode == 0, replayed.stderr
+    assert "Replay identical" in replayed.stdout
+    assert outcome["reason"] in replayed.stdout
+
+    again = run("--seed", "42", "--log", str(tmp_path / "again.jsonl"), "--color", "never")
+    assert again.stdout.split("Result:")[0] == out.split("Result:")[0]  # one seed, one game
+
+
+def test_public_transcript_hides_secrets_and_full_shows_them(tmp_path):
+    public = run(
+        "--seed", "5", "--preset", "agentscope-9", "--log", str(tmp_path / "a.jsonl"), "--color", "never"
+    )
+    full = run("--seed", "5", "--preset", "agentscope-9", "--log", str(tmp_path / "b.jsonl"), "--full")
+    assert public.returncode == full.returncode == 0
+    assert "[wolves]" not in public.stdout
+    assert "[player:" not in public.stdout
+    assert "[wolves]" in full.stdout
+    assert "[game_master]" in full.stdout
+
+
+def test_scripted_seat_from_a_toml_file(tmp_path):
+    script = tmp_path / "seat.toml"
+    script.write_text('steps = ["discussion: say I am only here to watch."]\n')
+    done = run(
+        "--seed",
+        "1",
+        "--agent",
+        "random",
+        "--seat",
+        f"2=scripted:{script}",
+        "--log",
+        str(tmp_path / "g.jsonl"),
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Result:" in done.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--preset", "nope"], "invalid choice"),
+        (["--seat", "12=random"], "seat 12 does not exist"),
+        (["--seat", "3=banana"], "unknown agent"),
+        (["--seat", "Zoe=random"], "no seat named 'Zoe'"),
+        (["--seat", "3random"], "--seat takes SEAT=AGENT"),
+        (["--roles", "werewolf=0,seer=1"], "no werewolf"),
+        (["--roles", "wizard=1"], "unknown role 'wizard'"),
+        (["--players", "30"], "between 1 and 20"),
+        (["--deadline", "-1"], "--deadline must be positive"),
+        (["--rule", "max_days=abc"], "takes an integer"),
+        (["--rule", "nonsense=1"], "unknown rule"),
+        (["--seat", "1=scripted:/no/such/file.toml"], "cannot read script"),
+        (["--bogus"], "unrecognized arguments"),
+    ],
+)
+def test_bad_input_exits_2_with_a_clear_message(args, message):
+    result = run(*args)
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_replay_of_a_missing_or_broken_log_exits_1(tmp_path):
+    missing = run("replay", str(tmp_path / "none.jsonl"))
+    assert missing.returncode == 1
+    assert "replay failed" in missing.stderr
+    broken = tmp_path / "broken.jsonl"
+    broken.write_text("{oops\n")
+    result = run("replay", str(broken))
+    assert result.returncode == 1
+    assert "not JSON" in result.stderr
