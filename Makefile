@@ -48,6 +48,8 @@ $(BENCH_STAMP): bench/requirements-textarena.txt
 
 bench: $(STAMP) $(BENCH_STAMP)
 	$(BIN)/python -m bench --write-docs $(ARGS)
+	$(BIN)/python -m bench.actor_bench --write-docs
+	$(BIN)/python -m bench.heuristic_winrates --preset all --write-docs
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis build dist *.egg-info

@@ -9,7 +9,7 @@ from __future__ import annotations
 import random
 from typing import Protocol, runtime_checkable
 
-from engine import Action, Choice, Observation, random_action
+from engine import Action, ActionKind, Choice, Observation, random_action
 
 
 @runtime_checkable
@@ -25,7 +25,11 @@ class Agent(Protocol):
 
 
 class RandomAgent:
-    """Uniformly random legal moves (tests, benchmarks). Speech is a fixed line."""
+    """Uniformly random legal moves (tests, benchmarks). Speech is a fixed line.
+
+    Every target, bid and abstention counts as one move, so a voter abstains once in (targets + 1)
+    draws, not half the time as a uniform pick of a menu line would make him.
+    """
 
     def __init__(self, seed: int, *, text: str = "I have nothing to add.") -> None:
         """`seed` fixes this agent's choices; it is independent of the game's seed."""
@@ -33,5 +37,9 @@ class RandomAgent:
         self._text = text
 
     def decide(self, observation: Observation, choices: tuple[Choice, ...]) -> Action:
-        """Pick a random choice, then a random target or amount."""
-        return random_action(choices, self._rng, text=self._text)
+        """Pick one of all the legal moves, each as likely as the others."""
+        weights = [
+            len(c.targets) if c.targets else c.max_bid + 1 if c.kind is ActionKind.BID else 1 for c in choices
+        ]
+        choice = self._rng.choices(choices, weights)[0] if len(choices) > 1 else choices[0]
+        return random_action((choice,), self._rng, text=self._text)

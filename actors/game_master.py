@@ -18,7 +18,7 @@ own player view; spectators and network sessions subscribe the same way.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
 import pykka
@@ -73,8 +73,14 @@ class GameMasterActor(pykka.ThreadingActor):
         game_id: str = "game",
         log: GameLog | None = None,
         on_finished: Callable[[GameFinished], None] | None = None,
+        lazy_seats: Collection[PlayerId] = (),
     ) -> None:
-        """Wire the game to its seats; nothing happens until the actor starts (runs in the caller)."""
+        """Wire the game to its seats; nothing happens until the actor starts (runs in the caller).
+
+        `lazy_seats` get their events in one `Deliver` just before each request and at the end,
+        instead of after every input: a local agent reads its whole observation from the request
+        anyway, and waking eight threads per input cost more than the rest of the game master's work.
+        """
         super().__init__()
         self._game = game
         self._seats = dict(seats)
@@ -93,6 +99,8 @@ class GameMasterActor(pykka.ThreadingActor):
         self._faults: dict[PlayerId, int] = dict.fromkeys(game.players, 0)
         self._finished = False
         self._is_wolf = {p: ROLE_SPECS[game.role_of(p)].is_wolf for p in game.players}
+        self._lazy = {player_view(p) for p in lazy_seats}
+        self._held: dict[View, list[Event]] = {}
 
     def __str__(self) -> str:
         return f"GameMaster({self.game_id})"
@@ -203,6 +211,7 @@ class GameMasterActor(pykka.ThreadingActor):
         if view.kind is ViewKind.PLAYER and view.player not in self._seats:
             logger.warning("%s: subscription to unknown player view %s refused", self, view)
             return
+        self._flush(view)
         history = self._view_events(view)
         self._subscribers.setdefault(view, []).append(msg.subscriber)
         self._view_counts[view] = len(history)
@@ -251,6 +260,7 @@ class GameMasterActor(pykka.ThreadingActor):
             if p in game.awaiting():
                 if self._log is not None:
                     self._log.write("request", phase_id=game.phase_id, phase=game.phase.value, player=p)
+                self._flush(player_view(p))
                 self._tell_seat(
                     p,
                     RequestAction(
@@ -265,35 +275,47 @@ class GameMasterActor(pykka.ThreadingActor):
                 )
 
     def _publish(self) -> None:
-        events = self._game.events[self._published :]
+        events = self._game.events_since(self._published)
         if not events:
             return
         start = self._published
         self._published += len(events)
+        for event in events:
+            if isinstance(event, PlayerFaulted):
+                self._faults[event.player] += 1
         if self._log is not None:
-            for i, event in enumerate(events, start):
-                self._log.event(i, event)
-                if isinstance(event, PlayerFaulted):
-                    self._faults[event.player] += 1
-            inputs = self._game.inputs
-            for item in inputs[self._inputs_logged :]:
-                self._log.write("input", input=item)
-            self._inputs_logged = len(inputs)
-        else:
-            for event in events:
-                if isinstance(event, PlayerFaulted):
-                    self._faults[event.player] += 1
+            self._log_new(events, start)
         for view, subscribers in self._subscribers.items():
             if not subscribers:
                 continue
-            batch = tuple(e for e in events if self._visible(view, e))
+            batch = [e for e in events if self._visible(view, e)]
             if not batch:
                 continue
-            first = self._view_counts.get(view, 0)
-            self._view_counts[view] = first + len(batch)
-            message = Deliver(game_id=self.game_id, view=view, first_seq=first, events=batch)
-            for subscriber in list(subscribers):
-                self._send(subscriber, message)
+            if view in self._lazy:
+                self._held.setdefault(view, []).extend(batch)
+            else:
+                self._deliver(view, batch)
+
+    def _log_new(self, events: tuple[Event, ...], start: int) -> None:
+        assert self._log is not None  # only called with a log
+        for i, event in enumerate(events, start):
+            self._log.event(i, event)
+        inputs = self._game.inputs_since(self._inputs_logged)
+        for item in inputs:
+            self._log.write("input", input=item)
+        self._inputs_logged += len(inputs)
+
+    def _deliver(self, view: View, batch: list[Event]) -> None:
+        first = self._view_counts.get(view, 0)
+        self._view_counts[view] = first + len(batch)
+        message = Deliver(game_id=self.game_id, view=view, first_seq=first, events=tuple(batch))
+        for subscriber in list(self._subscribers.get(view, ())):
+            self._send(subscriber, message)
+
+    def _flush(self, view: View) -> None:
+        held = self._held.pop(view, None)
+        if held:
+            self._deliver(view, held)
 
     def _visible(self, view: View, event: Event) -> bool:
         if view.kind is ViewKind.FULL:
@@ -333,6 +355,8 @@ class GameMasterActor(pykka.ThreadingActor):
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
+        for view in list(self._held):
+            self._flush(view)
         message = self._finished_message()
         if self._log is not None:
             self._log.write("record", record=message.record)

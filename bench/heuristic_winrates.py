@@ -25,6 +25,7 @@ from dataclasses import dataclass
 
 from actors.agents import Agent, RandomAgent
 from actors.heuristic import HeuristicAgent
+from bench.docs import replace_section
 from engine import PRESETS, Game, GameConfig, PlayerId, Team
 from engine.roles import ROLE_SPECS
 
@@ -84,21 +85,30 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--preset", default="classic-8", help="a preset name, or 'all' (default: classic-8)")
     parser.add_argument("--games", type=int, default=200, help="games per match-up (default: 200)")
+    parser.add_argument("--write-docs", action="store_true", help="rewrite the section in docs/benchmarks.md")
     args = parser.parse_args(argv)
     names = sorted(PRESETS) if args.preset == "all" else [args.preset]
     unknown = [n for n in names if n not in PRESETS]
     if unknown:
         parser.error(f"unknown preset {unknown[0]!r} (known: {', '.join(PRESETS)})")
-    command = " ".join(["python -m bench.heuristic_winrates", *(argv if argv is not None else sys.argv[1:])])
-    print(f"$ {command}")
-    print()
-    print("| preset | match-up | games | village win % | wolves win % | no winner % | mean days |")
-    print("| --- | --- | ---: | ---: | ---: | ---: | ---: |")
+    shown = [a for a in (argv if argv is not None else sys.argv[1:]) if a != "--write-docs"]
+    command = " ".join(["python -m bench.heuristic_winrates", *shown])
+    lines = [
+        f"Measured {time.strftime('%Y-%m-%d')}; reproduce with `{command}` (deterministic: same figures "
+        "on every machine). Not tuned to a number: the agent plays by its rules, these are what they give.",
+        "",
+        "| preset | match-up | games | village win % | wolves win % | no winner % | mean days |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    print(lines[0], "\n", lines[2], "\n", lines[3], sep="")
     for name in names:
         for label, (village, wolves) in MATCHUPS.items():
             r = run(PRESETS[name], args.games, village, wolves)
             shares = " | ".join(f"{r.percent(w):.1f}" for w in (Team.VILLAGE, Team.WOLVES, None))
-            print(f"| {name} | {label} | {r.games} | {shares} | {r.mean_days:.2f} |", flush=True)
+            lines.append(f"| {name} | {label} | {r.games} | {shares} | {r.mean_days:.2f} |")
+            print(lines[-1], flush=True)
+    if args.write_docs:
+        replace_section("heuristic", "Built-in heuristic agent: win rates", "\n".join(lines))
     return 0
 
 

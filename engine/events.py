@@ -53,7 +53,7 @@ class DeathCause(StrEnum):
     HUNTER = "hunter"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True)
 class Event:
     """Base of every event: its audience and the day it happened on (night N precedes day N)."""
 
@@ -62,7 +62,7 @@ class Event:
     day: int
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True)
 class GameStarted(Event):
     """The table: players in seat order and the roles in play (public knowledge)."""
 
@@ -71,7 +71,7 @@ class GameStarted(Event):
     roles: tuple[tuple[Role, int], ...]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True)
 class RoleAssigned(Event):
     """A player learns his role (audience: that player)."""
 
@@ -80,7 +80,7 @@ class RoleAssigned(Event):
     role: Role
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True)
 class WolvesMet(Event):
     """The werewolves learn who the werewolves are (audience: wolves)."""
 
@@ -88,14 +88,14 @@ class WolvesMet(Event):
     wolves: tuple[PlayerId, ...]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True)
 class NightFell(Event):
     """Night `day` begins."""
 
     type: ClassVar[str] = "night_fell"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True)
 class DayBroke(Event):
     """Day `day` begins; `deaths` lists who died in the night, in seat order."""
 
@@ -103,7 +103,7 @@ class DayBroke(Event):
     deaths: tuple[PlayerId, ...]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True)
 class PhaseStarted(Event):
     """A phase opened. `speaker` is set for turn phases; `candidates` for a revote."""
 
@@ -114,7 +114,7 @@ class PhaseStarted(Event):
     candidates: tuple[PlayerId, ...] = ()
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True)
 class Spoke(Event):
     """Someone spoke: in the day discussion, the wolves' chat (audience: wolves) or last words."""
 
@@ -124,7 +124,7 @@ class Spoke(Event):
     text: str
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True)
 class ActionRecorded(Event):
     """Acknowledges a player's action in a simultaneous phase (audience: that player)."""
 
@@ -133,7 +133,7 @@ class ActionRecorded(Event):
     action: Action
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True)
 class BidsRevealed(Event):
     """The bids for a speaking turn and who won it (bidding discussion)."""
 
@@ -142,7 +142,7 @@ class BidsRevealed(Event):
     speaker: PlayerId
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True)
 class VotesRevealed(Event):
     """Everyone's day vote, revealed together once all are in. `target` None means abstained."""
 
@@ -152,7 +152,7 @@ class VotesRevealed(Event):
     tally: tuple[tuple[PlayerId, int], ...]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True)
 class NoExecution(Event):
     """The day vote executed nobody, and why."""
 
@@ -160,7 +160,7 @@ class NoExecution(Event):
     reason: str
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True)
 class PlayerDied(Event):
     """A death, with what the rules reveal (`role`/`team` None when not revealed)."""
 
@@ -171,7 +171,7 @@ class PlayerDied(Event):
     team: Team | None = None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True)
 class WolvesChose(Event):
     """The pack's kill votes and the resulting victim (audience: wolves)."""
 
@@ -180,7 +180,7 @@ class WolvesChose(Event):
     victim: PlayerId | None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True)
 class SeerLearned(Event):
     """The seer's result (audience: the seer)."""
 
@@ -190,7 +190,7 @@ class SeerLearned(Event):
     is_wolf: bool
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True)
 class MediumLearned(Event):
     """The medium's result about the last executed player (audience: the medium)."""
 
@@ -200,7 +200,7 @@ class MediumLearned(Event):
     is_wolf: bool
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True)
 class WitchWoke(Event):
     """The witch is told the wolves' victim and her potions (audience: the witch)."""
 
@@ -211,7 +211,7 @@ class WitchWoke(Event):
     poison_left: bool
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True)
 class NightResolved(Event):
     """What really happened in the night (audience: game master)."""
 
@@ -223,7 +223,7 @@ class NightResolved(Event):
     deaths: tuple[PlayerId, ...]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True)
 class HunterShot(Event):
     """A dying hunter shot someone."""
 
@@ -232,7 +232,7 @@ class HunterShot(Event):
     target: PlayerId
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True)
 class PlayerFaulted(Event):
     """A player missed a deadline or misbehaved; the default action applied (audience: that player)."""
 
@@ -243,7 +243,7 @@ class PlayerFaulted(Event):
     reason: str
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True)
 class GameEnded(Event):
     """The outcome and every role."""
 

@@ -33,6 +33,7 @@ from typing import Any
 
 from engine import night
 from engine.actions import (
+    MAX_BID,
     Abstain,
     Action,
     ActionKind,
@@ -72,12 +73,14 @@ from engine.events import (
     to_player,
 )
 from engine.ids import TURN_PHASES, Phase, PlayerId, Role, Team
-from engine.observation import Observation, build_observation
+from engine.observation import Observation
 from engine.outcome import Outcome, Termination
 from engine.roles import ROLE_SPECS
 from engine.voting import leaders, tally
 
 ABSTAIN_CHOICE = Choice(ActionKind.ABSTAIN)
+_NO_POTIONS = (False, False)
+_BID_MENU = (Choice(ActionKind.BID, max_bid=MAX_BID), ABSTAIN_CHOICE)
 DEADLINE_REASON = "no action before the deadline"
 
 
@@ -137,10 +140,14 @@ class Game:
         self._mention = re.compile(
             r"\b(" + "|".join(re.escape(p) for p in self._players) + r")\b", re.IGNORECASE
         )
+        self._speak_menu = (Choice(ActionKind.SPEAK, max_chars=self.rules.max_speech_chars), ABSTAIN_CHOICE)
         self._outcome: Outcome | None = None
         self._events: list[Event] = []
         self._visible: dict[PlayerId, list[Event]] = {p: [] for p in self._players}
-        self._inputs: list[dict[str, Any]] = []
+        # Inputs are kept as (player, action) pairs or ready-made dicts, and turned into plain dicts
+        # only when read: converting every action on the hot path cost more than the rule itself.
+        self._inputs: list[tuple[PlayerId, Action] | dict[str, Any]] = []
+        self._public_appends = [self._events.append, *(seen.append for seen in self._visible.values())]
         self._start()
 
     # ------------------------------------------------------------------ construction
@@ -214,7 +221,18 @@ class Game:
     @property
     def inputs(self) -> tuple[dict[str, Any], ...]:
         """Every accepted input, in order: what a replay re-applies."""
-        return tuple(self._inputs)
+        return self.inputs_since(0)
+
+    def inputs_since(self, index: int) -> tuple[dict[str, Any], ...]:
+        """The inputs from position `index` on, as plain dicts (fresh copies)."""
+        return tuple(
+            dict(item) if isinstance(item, dict) else {"player": item[0], "action": action_to_dict(item[1])}
+            for item in self._inputs[index:]
+        )
+
+    def events_since(self, index: int) -> tuple[Event, ...]:
+        """The events from position `index` of the log on (cheaper than slicing `events`)."""
+        return tuple(self._events[index:])
 
     @property
     def forced_roles(self) -> bool:
@@ -247,9 +265,9 @@ class Game:
         """Everything `player` may know now: his secrets plus the events he was allowed to see."""
         role = self._roles[player]
         spec = ROLE_SPECS[role]
-        potions = self._potions.get(player, [False, False])
+        potions = self._potions.get(player, _NO_POTIONS)
         phase, phase_id = self._shown_phase(player)
-        return build_observation(
+        return Observation(
             player=player,
             role=role,
             team=spec.team,
@@ -260,8 +278,9 @@ class Game:
             players=self._players,
             alive_players=self._alive_players,
             wolves=self._wolves if spec.is_wolf else (),
-            potions=(potions[0], potions[1]),
-            visible=self._visible[player],
+            heal_left=potions[0],
+            poison_left=potions[1],
+            events=tuple(self._visible[player]),
         )
 
     def _shown_phase(self, player: PlayerId) -> tuple[Phase, int]:
@@ -290,7 +309,7 @@ class Game:
         """Apply `player`'s action; return the events it caused. Raises IllegalAction (state unchanged)."""
         self._check(player, action)
         mark = len(self._events)
-        self._inputs.append({"player": player, "action": action_to_dict(action)})
+        self._inputs.append((player, action))
         self._awaiting.discard(player)
         self._submitted[player] = action
         if self._phase not in TURN_PHASES:
@@ -337,39 +356,44 @@ class Game:
         return self._events[mark:]
 
     def _check(self, player: PlayerId, action: Action) -> None:
-        if self._outcome is not None:
-            raise IllegalAction("the game is over", player, action)
-        if player not in self._seat:
-            raise IllegalAction(f"unknown player {player!r}", player, action)
-        if player not in self._awaiting:
-            if player in self._submitted:
-                reason = f"already acted in this {self._phase} phase"
-            elif not self._alive[player]:
-                reason = "dead players cannot act"
-            else:
-                reason = f"nothing is expected of {player} in this {self._phase} phase"
-            raise IllegalAction(reason, player, action)
+        # The common case first (an awaited player, a legal action); the reasons are worked out only
+        # when the action is refused.
+        choices = self._choices.get(player) if player in self._awaiting else None
+        if choices is None:
+            raise IllegalAction(self._why_not_awaited(player), player, action)
         kind = getattr(action, "kind", None)
-        for choice in self._choices[player]:
+        for choice in choices:
             if choice.kind is kind:
                 refusal = choice.refusal(action)
                 if refusal is None:
                     return
                 raise IllegalAction(refusal, player, action)
-        allowed = ", ".join(c.kind.value for c in self._choices[player])
+        allowed = ", ".join(c.kind.value for c in choices)
         raise IllegalAction(
             f"{kind} is not allowed in the {self._phase} phase (allowed: {allowed})", player, action
         )
 
+    def _why_not_awaited(self, player: PlayerId) -> str:
+        if self._outcome is not None:
+            return "the game is over"
+        if player not in self._seat:
+            return f"unknown player {player!r}"
+        if player in self._submitted:
+            return f"already acted in this {self._phase} phase"
+        if not self._alive[player]:
+            return "dead players cannot act"
+        return f"nothing is expected of {player} in this {self._phase} phase"
+
     # ------------------------------------------------------------------ machinery
 
     def _emit(self, event: Event) -> None:
-        self._events.append(event)
         scope = event.audience.scope
         if scope is Scope.PUBLIC:
-            for seen in self._visible.values():
-                seen.append(event)
-        elif scope is Scope.WOLVES:
+            for append in self._public_appends:  # the log and every player's view
+                append(event)
+            return
+        self._events.append(event)
+        if scope is Scope.WOLVES:
             for p in self._wolves:
                 self._visible[p].append(event)
         elif scope is Scope.PLAYER:
@@ -407,7 +431,10 @@ class Game:
         self._phase = phase
         self._phase_id = self._new_phase_id()
         self._submitted = {}
-        self._choices = {p: self._menu(phase, p, candidates) for p in awaiting}
+        if phase in TURN_PHASES and phase is not Phase.HUNTER:  # the hot path: one speaker, a fixed menu
+            self._choices = {awaiting[0]: self._speak_menu}
+        else:
+            self._choices = {p: self._menu(phase, p, candidates) for p in awaiting}
         self._awaiting = set(awaiting)
         self._emit(
             PhaseStarted(
@@ -434,9 +461,9 @@ class Game:
 
     def _menu(self, phase: Phase, player: PlayerId, candidates: tuple[PlayerId, ...]) -> tuple[Choice, ...]:
         if phase in TURN_PHASES and phase is not Phase.HUNTER:
-            return (Choice(ActionKind.SPEAK, max_chars=self.rules.max_speech_chars), ABSTAIN_CHOICE)
+            return self._speak_menu
         if phase is Phase.BIDDING:
-            return (Choice(ActionKind.BID, max_bid=4), ABSTAIN_CHOICE)
+            return _BID_MENU
         if phase is Phase.VOTE:
             pool = candidates or self._alive_players
             targets = tuple(p for p in pool if p != player or self.rules.allow_self_vote)
@@ -710,7 +737,7 @@ _STATE_FIELDS = (
     "_outcome",
     "_events",
     "_visible",
-    "_inputs",
+    "inputs",
 )
 
 _STEPS: dict[Step, Callable[[Game, Any], None]] = {

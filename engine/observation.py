@@ -1,8 +1,8 @@
-"""What one player may know: the single place where a player's view is built.
+"""What one player may know, and the rule that decides who sees an event.
 
-`build_observation` folds the events that player was allowed to see (already routed to him by the
-game when each event was emitted) together with his own secrets (role, fellow wolves, potions).
-Nothing else in the engine builds a player's view.
+`may_see` is the audience rule. `Game` applies it once per event, when the event is emitted, routing
+it to the players allowed to see it; `Game.observe` then joins those events with the player's own
+secrets (role, fellow wolves, potions) into an `Observation`. Nothing else builds a player's view.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from engine.events import Audience, Event, Scope
 from engine.ids import Phase, PlayerId, Role, Team
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True)
 class Observation:
     """A player's view of the game at one moment.
 
@@ -54,40 +54,3 @@ def may_see(audience: Audience, player: PlayerId, *, is_wolf: bool) -> bool:
     if scope is Scope.PLAYER:
         return audience.player == player
     return False
-
-
-def build_observation(
-    *,
-    player: PlayerId,
-    role: Role,
-    team: Team,
-    alive: bool,
-    day: int,
-    phase: Phase,
-    phase_id: int,
-    players: tuple[PlayerId, ...],
-    alive_players: tuple[PlayerId, ...],
-    wolves: tuple[PlayerId, ...],
-    potions: tuple[bool, bool],
-    visible: list[Event],
-) -> Observation:
-    """Assemble a player's observation from his secrets and the events routed to him.
-
-    `visible` must hold exactly the events `may_see` allows him, which `Game` guarantees by routing
-    each event once when it is emitted; `wolves` must be empty unless he is a werewolf.
-    """
-    return Observation(
-        player=player,
-        role=role,
-        team=team,
-        alive=alive,
-        day=day,
-        phase=phase,
-        phase_id=phase_id,
-        players=players,
-        alive_players=alive_players,
-        wolves=wolves,
-        heal_left=potions[0],
-        poison_left=potions[1],
-        events=tuple(visible),
-    )
