@@ -57,7 +57,6 @@ from engine.record import RECORD_FORMAT
 
 logger = logging.getLogger(__name__)
 
-DISABLED_REASON = "seat disabled after its agent failed: default action"
 
 
 class GameMasterActor(pykka.ThreadingActor):
