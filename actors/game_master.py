@@ -58,7 +58,6 @@ from engine.record import RECORD_FORMAT
 logger = logging.getLogger(__name__)
 
 
-
 class GameMasterActor(pykka.ThreadingActor):
     """Runs one game. Messages in: SubmitAction, AgentFailed, DeadlineReached, Subscribe, Unsubscribe."""
 

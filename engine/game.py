@@ -6,8 +6,9 @@ Rule 1. The engine never reads a clock, the environment or the global `random`. 
 `random.Random(seed)` owned by the game deals the roles and draws every speaking order and
 tie-break, always over lists in seat order, so one seed and one sequence of inputs give one game.
 
-Rule 2. The game is a queue of steps (the *agenda*: night, wolves' chat turns, night actions, witch,
-dawn, day, speaking turns, votes, executions, hunter shots). Steps run in order until one opens a
+Rule 2. The game is a queue of steps (the *agenda*, `engine.agenda.Step`: night, wolves' chat turns,
+night actions, witch, dawn, day, speaking turns, votes, executions, hunter shots). The night's steps
+live in `engine.night`, the day's in `engine.day`. Steps run in order until one opens a
 phase that waits for players (`awaiting()`); inputs (`apply`, `deadline_passed`) close that phase
 and the agenda runs on. Night and vote phases collect every awaited action first and resolve them
 together in seat order, so results never depend on arrival order.
@@ -28,47 +29,34 @@ import random
 import re
 from collections import deque
 from collections.abc import Callable, Mapping
-from enum import Enum
 from typing import Any
 
-from engine import night
+from engine import day, night
 from engine.actions import (
     MAX_BID,
     Abstain,
     Action,
     ActionKind,
-    Bid,
     Choice,
-    Shoot,
-    Speak,
-    Vote,
     action_to_dict,
 )
-from engine.config import Discussion, GameConfig, Reveal, TiePolicy, VoteRule
+from engine.agenda import Step
+from engine.config import GameConfig, Reveal
 from engine.errors import ConfigError, IllegalAction
 from engine.events import (
-    GAME_MASTER,
     PUBLIC,
     WOLVES,
     ActionRecorded,
     Audience,
-    BidsRevealed,
-    DayBroke,
     DeathCause,
     Event,
     GameEnded,
     GameStarted,
-    HunterShot,
-    MediumLearned,
-    NightFell,
-    NoExecution,
     PhaseStarted,
     PlayerDied,
     PlayerFaulted,
     RoleAssigned,
     Scope,
-    Spoke,
-    VotesRevealed,
     WolvesMet,
     to_player,
 )
@@ -76,29 +64,11 @@ from engine.ids import TURN_PHASES, Phase, PlayerId, Role, Team
 from engine.observation import Observation
 from engine.outcome import Outcome, Termination
 from engine.roles import ROLE_SPECS
-from engine.voting import leaders, tally
 
 ABSTAIN_CHOICE = Choice(ActionKind.ABSTAIN)
 _NO_POTIONS = (False, False)
 _BID_MENU = (Choice(ActionKind.BID, max_bid=MAX_BID), ABSTAIN_CHOICE)
 DEADLINE_REASON = "no action before the deadline"
-
-
-class Step(Enum):
-    """Agenda entries (Rule 2)."""
-
-    NIGHT = "night"
-    WOLF_TURN = "wolf_turn"
-    NIGHT_ACTIONS = "night_actions"
-    WITCH = "witch"
-    DAWN = "dawn"
-    DAY = "day"
-    TURN = "turn"
-    BIDDING = "bidding"
-    VOTE = "vote"
-    EXECUTE = "execute"
-    LAST_WORDS = "last_words"
-    HUNTER = "hunter"
 
 
 class Game:
@@ -534,176 +504,6 @@ class Game:
             )
         )
 
-    # ------------------------------------------------------------------ night steps
-
-    def _step_night(self, _: object) -> None:
-        if self._day >= self.rules.max_days:
-            self._end(None, Termination.MAX_DAYS, f"no winner after {self.rules.max_days} days")
-            return
-        self._day += 1
-        self._night = night.NightState()
-        self._emit(NightFell(audience=PUBLIC, day=self._day))
-        executed, self._executed_today = self._executed_today, None
-        if executed is not None:
-            for p in self._alive_players:
-                if ROLE_SPECS[self._roles[p]].learns_executed:
-                    is_wolf = ROLE_SPECS[self._roles[executed]].seen_as_wolf
-                    self._emit(
-                        MediumLearned(
-                            audience=to_player(p), day=self._day, medium=p, target=executed, is_wolf=is_wolf
-                        )
-                    )
-        steps: list[tuple[Step, Any]] = []
-        wolves = tuple(p for p in self._wolves if self._alive[p])
-        if self.rules.wolf_chat and len(wolves) >= 2:  # noqa: PLR2004 - a chat needs two
-            order = self._shuffled(wolves)
-            steps += [(Step.WOLF_TURN, p) for _ in range(self.rules.wolf_chat_rounds) for p in order]
-        steps += [(Step.NIGHT_ACTIONS, None), (Step.WITCH, None), (Step.DAWN, None), (Step.DAY, None)]
-        self._push_front(*steps)
-
-    def _step_wolf_turn(self, wolf: PlayerId) -> None:
-        if self._alive[wolf]:
-            self._open(Phase.WOLF_CHAT, [wolf], WOLVES, speaker=wolf)
-
-    def _step_night_actions(self, _: object) -> None:
-        acting = [p for p in self._alive_players if ROLE_SPECS[self._roles[p]].night_action is not None]
-        self._open(Phase.NIGHT, acting, PUBLIC)
-
-    def _step_witch(self, _: object) -> None:
-        witches = [p for p in self._alive_players if any(self._potions.get(p, ()))]
-        if witches:
-            night.wake_witches(self, witches)
-            self._open(Phase.WITCH, witches, GAME_MASTER)
-
-    def _step_dawn(self, _: object) -> None:
-        deaths = night.dawn_deaths(self)
-        self._emit(DayBroke(audience=PUBLIC, day=self._day, deaths=deaths))
-        for p in deaths:
-            self._kill(p, DeathCause.NIGHT)
-        if deaths and self._check_win():
-            return
-        self._push_front(*self._hunter_steps(deaths))
-
-    def _hunter_steps(self, dead: tuple[PlayerId, ...]) -> list[tuple[Step, Any]]:
-        return [(Step.HUNTER, p) for p in dead if ROLE_SPECS[self._roles[p]].shoots_on_death]
-
-    def _step_hunter(self, hunter: PlayerId) -> None:
-        if self._others_alive(hunter):
-            self._open(Phase.HUNTER, [hunter], to_player(hunter), speaker=hunter)
-
-    # ------------------------------------------------------------------ day steps
-
-    def _step_day(self, _: object) -> None:
-        self._last_speaker = None
-        self._last_speech = ""
-        steps: list[tuple[Step, Any]] = []
-        if self.rules.discussion is Discussion.ROUND_ROBIN:
-            order = self._shuffled(self._alive_players)
-            steps += [(Step.TURN, p) for _ in range(self.rules.discussion_rounds) for p in order]
-        else:
-            steps += [(Step.BIDDING, i) for i in range(self.rules.bidding_max_turns)]
-        steps += [(Step.VOTE, ()), (Step.NIGHT, None)]
-        self._push_front(*steps)
-
-    def _step_turn(self, speaker: PlayerId) -> None:
-        if self._alive[speaker]:
-            self._open(Phase.DISCUSSION, [speaker], PUBLIC, speaker=speaker)
-
-    def _step_bidding(self, _: object) -> None:
-        bidders = [p for p in self._alive_players if p != self._last_speaker]
-        if bidders:
-            self._open(Phase.BIDDING, bidders, PUBLIC)
-
-    def _step_vote(self, candidates: tuple[PlayerId, ...]) -> None:
-        self._vote_round = 2 if candidates else 1
-        self._open(Phase.VOTE, list(self._alive_players), PUBLIC, candidates=candidates)
-
-    def _step_execute(self, player: PlayerId) -> None:
-        self._executed_today = player
-        self._kill(player, DeathCause.EXECUTION)
-        if self._check_win():
-            return
-        last_words = [(Step.LAST_WORDS, player)] if self.rules.last_words else []
-        self._push_front(*last_words, *self._hunter_steps((player,)))
-
-    def _step_last_words(self, player: PlayerId) -> None:
-        self._open(Phase.LAST_WORDS, [player], PUBLIC, speaker=player)
-
-    # ------------------------------------------------------------------ resolvers
-
-    def _resolve_speech(self, submitted: dict[PlayerId, Action]) -> None:
-        for player, action in submitted.items():
-            if isinstance(action, Speak):
-                audience = WOLVES if self._phase is Phase.WOLF_CHAT else PUBLIC
-                self._emit(
-                    Spoke(
-                        audience=audience, day=self._day, player=player, phase=self._phase, text=action.text
-                    )
-                )
-                if self._phase is Phase.DISCUSSION:
-                    self._last_speech = action.text
-            if self._phase is Phase.DISCUSSION:
-                self._last_speaker = player
-
-    def _resolve_bidding(self, submitted: dict[PlayerId, Action]) -> None:
-        bids = tuple(
-            (p, a.amount if isinstance(a, Bid) else 0) for p in self._alive_players if (a := submitted.get(p))
-        )
-        top = max(amount for _, amount in bids)
-        tied = tuple(p for p, amount in bids if amount == top)
-        mentioned = {m.lower() for m in self._mention.findall(self._last_speech)}
-        preferred = tuple(p for p in tied if p.lower() in mentioned) or tied
-        speaker = self._draw(preferred)
-        self._emit(BidsRevealed(audience=PUBLIC, day=self._day, bids=bids, speaker=speaker))
-        self._push_front((Step.TURN, speaker))
-
-    def _resolve_vote(self, submitted: dict[PlayerId, Action]) -> None:
-        votes = tuple(
-            (p, a.target if isinstance(a, Vote) else None)
-            for p in self._alive_players
-            if (a := submitted.get(p))
-        )
-        counted = tally(votes, self._seat)
-        self._emit(
-            VotesRevealed(audience=PUBLIC, day=self._day, round=self._vote_round, votes=votes, tally=counted)
-        )
-        top = leaders(counted)
-        if not top:
-            self._emit(NoExecution(audience=PUBLIC, day=self._day, reason="nobody voted"))
-            return
-        if self.rules.vote_rule is VoteRule.STRICT_MAJORITY:
-            needed = len(self._alive_players) // 2 + 1
-            if len(top) == 1 and counted[0][1] >= needed:
-                self._push_front((Step.EXECUTE, top[0]))
-            else:
-                reason = f"no strict majority ({needed} of {len(self._alive_players)} votes needed)"
-                self._emit(NoExecution(audience=PUBLIC, day=self._day, reason=reason))
-            return
-        if len(top) == 1:
-            self._push_front((Step.EXECUTE, top[0]))
-            return
-        self._resolve_tie(top)
-
-    def _resolve_tie(self, tied: tuple[PlayerId, ...]) -> None:
-        policy = self.rules.tie_policy
-        revote = policy in (TiePolicy.REVOTE_THEN_NONE, TiePolicy.REVOTE_THEN_RANDOM)
-        if revote and self._vote_round == 1:
-            self._push_front((Step.VOTE, tied))
-        elif policy in (TiePolicy.RANDOM, TiePolicy.REVOTE_THEN_RANDOM):
-            self._push_front((Step.EXECUTE, self._draw(tied)))
-        else:
-            names = ", ".join(tied)
-            self._emit(NoExecution(audience=PUBLIC, day=self._day, reason=f"tie between {names}"))
-
-    def _resolve_hunter(self, submitted: dict[PlayerId, Action]) -> None:
-        for hunter, action in submitted.items():
-            if isinstance(action, Shoot):
-                self._emit(HunterShot(audience=PUBLIC, day=self._day, hunter=hunter, target=action.target))
-                self._kill(action.target, DeathCause.HUNTER)
-                if self._check_win():
-                    return
-                self._push_front(*self._hunter_steps((action.target,)))
-
 
 def _freeze(value: object) -> object:
     if isinstance(value, dict):
@@ -741,27 +541,27 @@ _STATE_FIELDS = (
 )
 
 _STEPS: dict[Step, Callable[[Game, Any], None]] = {
-    Step.NIGHT: Game._step_night,
-    Step.WOLF_TURN: Game._step_wolf_turn,
-    Step.NIGHT_ACTIONS: Game._step_night_actions,
-    Step.WITCH: Game._step_witch,
-    Step.DAWN: Game._step_dawn,
-    Step.DAY: Game._step_day,
-    Step.TURN: Game._step_turn,
-    Step.BIDDING: Game._step_bidding,
-    Step.VOTE: Game._step_vote,
-    Step.EXECUTE: Game._step_execute,
-    Step.LAST_WORDS: Game._step_last_words,
-    Step.HUNTER: Game._step_hunter,
+    Step.NIGHT: night.step_night,
+    Step.WOLF_TURN: night.step_wolf_turn,
+    Step.NIGHT_ACTIONS: night.step_night_actions,
+    Step.WITCH: night.step_witch,
+    Step.DAWN: night.step_dawn,
+    Step.DAY: day.step_day,
+    Step.TURN: day.step_turn,
+    Step.BIDDING: day.step_bidding,
+    Step.VOTE: day.step_vote,
+    Step.EXECUTE: day.step_execute,
+    Step.LAST_WORDS: day.step_last_words,
+    Step.HUNTER: night.step_hunter,
 }
 
 _RESOLVERS: dict[Phase, Callable[[Game, dict[PlayerId, Action]], None]] = {
-    Phase.WOLF_CHAT: Game._resolve_speech,
-    Phase.DISCUSSION: Game._resolve_speech,
-    Phase.LAST_WORDS: Game._resolve_speech,
-    Phase.BIDDING: Game._resolve_bidding,
-    Phase.VOTE: Game._resolve_vote,
-    Phase.HUNTER: Game._resolve_hunter,
+    Phase.WOLF_CHAT: day.resolve_speech,
+    Phase.DISCUSSION: day.resolve_speech,
+    Phase.LAST_WORDS: day.resolve_speech,
+    Phase.BIDDING: day.resolve_bidding,
+    Phase.VOTE: day.resolve_vote,
+    Phase.HUNTER: day.resolve_hunter,
     Phase.NIGHT: night.resolve_night,
     Phase.WITCH: night.resolve_witch,
 }

@@ -1,4 +1,4 @@
-"""The night: who may target whom, and how the night's actions resolve (fixed order, seat order).
+"""The night: its steps, who may target whom, and how its actions resolve (fixed order, seat order).
 
 Resolution order (docs/rules.md, "The night"): protections, then the wolves' victim (most kill
 votes; a tie is drawn from the seed), then the seer's inspections; then the witch wakes, told the
@@ -10,11 +10,26 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from engine.actions import Action, ActionKind, Choice, Heal, Inspect, Kill, Poison, Protect
-from engine.events import GAME_MASTER, WOLVES, NightResolved, SeerLearned, WitchWoke, WolvesChose, to_player
+from engine.agenda import Step
+from engine.events import (
+    GAME_MASTER,
+    PUBLIC,
+    WOLVES,
+    DayBroke,
+    DeathCause,
+    MediumLearned,
+    NightFell,
+    NightResolved,
+    SeerLearned,
+    WitchWoke,
+    WolvesChose,
+    to_player,
+)
 from engine.ids import Phase, PlayerId
+from engine.outcome import Termination
 from engine.roles import ROLE_SPECS
 from engine.voting import leaders, tally
 
@@ -161,3 +176,68 @@ def dawn_deaths(game: Game) -> tuple[PlayerId, ...]:
         )
     )
     return deaths
+
+
+# ---------------------------------------------------------------------- night steps (agenda)
+
+
+def step_night(game: Game, _: object) -> None:
+    if game._day >= game.rules.max_days:
+        game._end(None, Termination.MAX_DAYS, f"no winner after {game.rules.max_days} days")
+        return
+    game._day += 1
+    game._night = NightState()
+    game._emit(NightFell(audience=PUBLIC, day=game._day))
+    executed, game._executed_today = game._executed_today, None
+    if executed is not None:
+        for p in game._alive_players:
+            if ROLE_SPECS[game._roles[p]].learns_executed:
+                is_wolf = ROLE_SPECS[game._roles[executed]].seen_as_wolf
+                game._emit(
+                    MediumLearned(
+                        audience=to_player(p), day=game._day, medium=p, target=executed, is_wolf=is_wolf
+                    )
+                )
+    steps: list[tuple[Step, Any]] = []
+    wolves = tuple(p for p in game._wolves if game._alive[p])
+    if game.rules.wolf_chat and len(wolves) >= 2:  # noqa: PLR2004 - a chat needs two
+        order = game._shuffled(wolves)
+        steps += [(Step.WOLF_TURN, p) for _ in range(game.rules.wolf_chat_rounds) for p in order]
+    steps += [(Step.NIGHT_ACTIONS, None), (Step.WITCH, None), (Step.DAWN, None), (Step.DAY, None)]
+    game._push_front(*steps)
+
+
+def step_wolf_turn(game: Game, wolf: PlayerId) -> None:
+    if game._alive[wolf]:
+        game._open(Phase.WOLF_CHAT, [wolf], WOLVES, speaker=wolf)
+
+
+def step_night_actions(game: Game, _: object) -> None:
+    acting = [p for p in game._alive_players if ROLE_SPECS[game._roles[p]].night_action is not None]
+    game._open(Phase.NIGHT, acting, PUBLIC)
+
+
+def step_witch(game: Game, _: object) -> None:
+    witches = [p for p in game._alive_players if any(game._potions.get(p, ()))]
+    if witches:
+        wake_witches(game, witches)
+        game._open(Phase.WITCH, witches, GAME_MASTER)
+
+
+def step_dawn(game: Game, _: object) -> None:
+    deaths = dawn_deaths(game)
+    game._emit(DayBroke(audience=PUBLIC, day=game._day, deaths=deaths))
+    for p in deaths:
+        game._kill(p, DeathCause.NIGHT)
+    if deaths and game._check_win():
+        return
+    game._push_front(*hunter_steps(game, deaths))
+
+
+def hunter_steps(game: Game, dead: tuple[PlayerId, ...]) -> list[tuple[Step, Any]]:
+    return [(Step.HUNTER, p) for p in dead if ROLE_SPECS[game._roles[p]].shoots_on_death]
+
+
+def step_hunter(game: Game, hunter: PlayerId) -> None:
+    if game._others_alive(hunter):
+        game._open(Phase.HUNTER, [hunter], to_player(hunter), speaker=hunter)
