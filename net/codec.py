@@ -27,6 +27,7 @@ from net.protocol import (
     Hello,
     Ping,
     SpeakAction,
+    TargetAction,
 )
 
 _CLIENT_TYPES = "hello, act, ping"
