@@ -19,6 +19,7 @@ from engine import Action, Choice, Event, Outcome, action_from_dict, event_to_di
 from net.errors import RemoteProtocolError
 from net.protocol import (
     CLIENT_FRAME,
+    MAX_ID,
     AbstainAction,
     Act,
     BidAction,
@@ -31,12 +32,14 @@ from net.protocol import (
 )
 
 _CLIENT_TYPES = "hello, act, ping"
+_MAX_PROBLEM = 300  # characters of one problem quoted back in an `error` frame
 
 
 def decode_client_frame(text: str) -> Hello | Act | Ping:
     """Parse one client text frame; raises RemoteProtocolError naming the problem (connection kept)."""
     try:
-        return CLIENT_FRAME.validate_json(text)
+        # Strict: the wire is JSON, so "3", 3.0 or true are not the integer 3 (lax mode would coerce them).
+        return CLIENT_FRAME.validate_json(text, strict=True)
     except ValidationError as exc:
         raise RemoteProtocolError(_explain(exc), code=_error_code(exc)) from None
 
@@ -50,16 +53,19 @@ def _explain(exc: ValidationError) -> str:
     kind = first["type"]
     if kind == "json_invalid":
         return f"not valid JSON: {first['ctx'].get('error', 'parse error')}"
-    if kind == "model_attributes_type":
-        return "a frame must be a JSON object"
-    if kind == "union_tag_not_found":
-        return f"the frame has no 'type' field (expected one of: {_CLIENT_TYPES})"
-    if kind == "union_tag_invalid":
-        return f"unknown frame type {first['ctx']['tag']} (expected one of: {_CLIENT_TYPES})"
+    if not first["loc"]:  # the frame itself, not one of its fields (e.g. an action's `kind`)
+        if kind in ("dict_type", "model_attributes_type"):
+            return "a frame must be a JSON object"
+        if kind == "union_tag_not_found":
+            return f"the frame has no 'type' field (expected one of: {_CLIENT_TYPES})"
+        if kind == "union_tag_invalid":
+            tag = json.dumps(first["input"].get("type"), ensure_ascii=False)[:MAX_ID]
+            return f"unknown frame type {tag} (expected one of: {_CLIENT_TYPES})"
     problems = []
     for error in exc.errors()[:3]:
         where = ".".join(str(part) for part in error["loc"])
-        problems.append(f"{where}: {error['msg']}")
+        problem = f"{where}: {error['msg']}"  # field names and tags come from the client: cap them
+        problems.append(problem if len(problem) <= _MAX_PROBLEM else problem[: _MAX_PROBLEM - 3] + "...")
     more = f" (and {exc.error_count() - 3} more)" if exc.error_count() > 3 else ""  # noqa: PLR2004
     return "invalid frame: " + "; ".join(problems) + more
 

@@ -1,0 +1,311 @@
+"""One WebSocket over a Trio stream, after the handshake: a reader, a writer, a heartbeat.
+
+Theory of operation (trio-websocket's shape, split by concern):
+
+- One reader task feeds wsproto and dispatches its events through a table; complete text messages go
+  to the owner's `on_message` callback (synchronous, in the Trio thread; it must not block).
+  Parts of a message are counted as they arrive: past `max_message` characters the connection is
+  closed with 1009, so a peer announcing a huge frame cannot make us buffer it.
+- One writer task owns the stream's send side. Everything to send (pre-built frames shared by many
+  connections, and wsproto's control frames) is queued with `send_nowait`, which never blocks; the
+  writer joins whatever is queued into one `send_all` under a timeout. The outbox is bounded in
+  bytes: a peer that stops reading overflows it or times the writer out, and is dropped with 1008
+  without anyone else waiting for it.
+- A heartbeat task pings a connection that has been silent for `ping_interval` and drops it when no
+  pong comes back within `ping_timeout`.
+- Closing sends our close frame after whatever is queued, waits up to `close_timeout` for the peer's
+  reply (a peer that just closes TCP, as simple-websocket does, ends it too), and always closes TCP.
+  Broken or vanished sockets end this connection only: nothing here raises into the server.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import trio
+from wsproto import WSConnection
+from wsproto.connection import ConnectionState
+from wsproto.events import BytesMessage, CloseConnection, Event, Ping, Pong, TextMessage
+from wsproto.utilities import LocalProtocolError as WsLocalProtocolError
+
+from net.errors import CLOSE_GOING_AWAY, CLOSE_INTERNAL, CLOSE_POLICY, CLOSE_TOO_BIG
+
+logger = logging.getLogger(__name__)
+
+RECEIVE_SIZE = 65536  # bytes per read
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ConnectionConfig:
+    """Limits and timers of one connection (seconds, characters, bytes)."""
+
+    max_message: int = 1024 * 1024
+    outbox_bytes: int = 4 * 1024 * 1024
+    send_timeout: float = 10.0
+    close_timeout: float = 3.0
+    ping_interval: float = 20.0
+    ping_timeout: float = 10.0
+    rate: float = 50.0
+    burst: float = 200.0
+
+
+class Connection:
+    """A WebSocket after its handshake. All methods run in the Trio thread; only `run` awaits."""
+
+    def __init__(
+        self,
+        stream: trio.abc.Stream,
+        ws: WSConnection,
+        config: ConnectionConfig,
+        *,
+        name: str = "?",
+        initial: bytes = b"",
+    ) -> None:
+        """Wrap an accepted WebSocket; `name` names it in logs; `initial` is data read with the handshake."""
+        self._stream = stream
+        self._ws = ws
+        self._initial = initial
+        self.config = config
+        self.name = name
+        self._outbox: deque[bytes] = deque()
+        self._outbox_size = 0
+        self._wakeup = trio.Event()
+        self._closing = False
+        self._closing_started = trio.Event()  # either side began to close, or the connection is gone
+        self._finished = trio.Event()  # nothing more to exchange: tear down now
+        self._finish_when_flushed = False
+        self._parts: list[str] = []
+        self._size = 0
+        self._binary = False
+        self._last_heard = trio.current_time()
+        self._last_pong = self._last_heard
+        self._tokens = config.burst
+        self._refilled = self._last_heard
+        self.close_code: int | None = None
+        self.close_reason = ""
+        #: Called with each complete text message (Trio thread; must not block).
+        self.on_message: Callable[[str], None] = lambda text: None
+        #: Called when a binary message arrives (the protocol is text only).
+        self.on_binary: Callable[[], None] = lambda: None
+        #: Called when a message is dropped by the rate limiter.
+        self.on_rate_limited: Callable[[], None] = lambda: None
+
+    def __str__(self) -> str:
+        return f"Connection({self.name})"
+
+    @property
+    def is_open(self) -> bool:
+        """True until a close is requested or the connection is gone."""
+        return not self._closing
+
+    # ------------------------------------------------------------------ sending (never blocks)
+
+    def send_nowait(self, frame: bytes) -> None:
+        """Queue raw frame bytes; on overflow the peer is too slow: drop it (1008)."""
+        if self._closing:
+            return
+        if self._outbox_size + len(frame) > self.config.outbox_bytes:
+            logger.info("%s: outbox over %d bytes: slow consumer dropped", self, self.config.outbox_bytes)
+            self._abort(CLOSE_POLICY, "too slow: outbound queue full")
+            return
+        self._outbox.append(frame)
+        self._outbox_size += len(frame)
+        self._wakeup.set()
+
+    def close_nowait(self, code: int, reason: str = "") -> None:
+        """Queue our close frame after what is already queued; the connection ends soon after."""
+        if self._closing:
+            return
+        self._closing = True
+        self.close_code, self.close_reason = code, reason
+        self._closing_started.set()
+        try:
+            data = self._ws.send(CloseConnection(code=code, reason=reason))
+        except WsLocalProtocolError:  # already closed on the wsproto side
+            self._finished.set()
+            return
+        self._outbox.append(data)
+        self._outbox_size += len(data)
+        self._wakeup.set()
+
+    def _abort(self, code: int, reason: str) -> None:
+        if self.close_code is None:
+            self.close_code, self.close_reason = code, reason
+        self._closing = True
+        self._outbox.clear()
+        self._outbox_size = 0
+        self._closing_started.set()
+        self._finished.set()
+
+    # ------------------------------------------------------------------ running
+
+    async def run(self) -> None:
+        """Serve the connection until it ends; always closes the TCP stream. Never raises on I/O errors."""
+        try:
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(self._writer)
+                nursery.start_soon(self._heartbeat)
+                nursery.start_soon(self._reader)
+                await self._closing_started.wait()
+                with trio.move_on_after(self.config.close_timeout):
+                    await self._finished.wait()
+                nursery.cancel_scope.cancel()
+        finally:
+            if self.close_code is None:
+                self.close_code = 1006
+            await trio.aclose_forcefully(self._stream)
+
+    async def _writer(self) -> None:
+        try:
+            while True:
+                await self._wakeup.wait()
+                self._wakeup = trio.Event()
+                while self._outbox:
+                    data = b"".join(self._outbox)
+                    self._outbox.clear()
+                    self._outbox_size = 0
+                    with trio.move_on_after(self.config.send_timeout) as scope:
+                        await self._stream.send_all(data)
+                    if scope.cancelled_caught:
+                        logger.info("%s: send timed out: slow consumer dropped", self)
+                        self._abort(CLOSE_POLICY, "too slow: send timed out")
+                        return
+                if self._finish_when_flushed:  # our answer to the peer's close is out
+                    self._finished.set()
+        except (trio.BrokenResourceError, trio.ClosedResourceError):
+            self._abort(1006, "connection lost")
+
+    async def _heartbeat(self) -> None:
+        config = self.config
+        while True:
+            await trio.sleep(config.ping_interval)
+            if trio.current_time() - self._last_heard < config.ping_interval or self._closing:
+                continue
+            sent = trio.current_time()
+            self._send_control(Ping(payload=b"hb"))
+            await trio.sleep(config.ping_timeout)
+            if self._last_heard <= sent:
+                logger.info("%s: no answer to ping within %.1f s: dropped", self, config.ping_timeout)
+                self._abort(CLOSE_GOING_AWAY, "ping timeout")
+                return
+
+    def _send_control(self, event: Ping | Pong | CloseConnection) -> None:
+        try:
+            data = self._ws.send(event)
+        except WsLocalProtocolError:
+            return
+        self._outbox.append(data)
+        self._outbox_size += len(data)
+        self._wakeup.set()
+
+    async def _reader(self) -> None:
+        try:
+            if self._initial:
+                self._ws.receive_data(self._initial)
+                for event in self._ws.events():
+                    self._handle(event)
+            while not self._finished.is_set():
+                try:
+                    data = await self._stream.receive_some(RECEIVE_SIZE)
+                except (trio.BrokenResourceError, trio.ClosedResourceError):
+                    data = b""
+                if not data:  # EOF: normal after our close, abrupt otherwise
+                    if self.close_code is None:
+                        self.close_code, self.close_reason = 1006, "connection lost"
+                    self._closing = True
+                    self._closing_started.set()
+                    self._finished.set()
+                    return
+                self._last_heard = trio.current_time()
+                self._ws.receive_data(data)  # type: ignore[arg-type]  # bytearray works as bytes here
+                for event in self._ws.events():
+                    self._handle(event)
+        except WsLocalProtocolError:  # data after CLOSED
+            self._finished.set()
+
+    def _handle(self, event: Event) -> None:
+        handler = _HANDLERS.get(type(event))
+        if handler is not None:
+            handler(self, event)
+
+    def _handle_text(self, event: TextMessage) -> None:
+        if not self._collect(len(event.data)):
+            return
+        if self._binary:  # a text frame cannot continue a binary message; wsproto rejects it anyway
+            return
+        self._parts.append(event.data)
+        if event.message_finished:
+            text = "".join(self._parts)
+            self._parts, self._size = [], 0
+            if self._allow():
+                self._dispatch(self.on_message, text)
+
+    def _handle_bytes(self, event: BytesMessage) -> None:
+        if not self._collect(len(event.data)):
+            return
+        self._binary = True
+        if event.message_finished:
+            self._binary, self._size = False, 0
+            if self._allow():
+                self._dispatch(self.on_binary)
+
+    def _collect(self, size: int) -> bool:
+        if self._closing:
+            return False
+        self._size += size
+        if self._size > self.config.max_message:
+            logger.info("%s: message over %d characters: closed (1009)", self, self.config.max_message)
+            self._parts, self._size = [], 0
+            self.close_nowait(CLOSE_TOO_BIG, f"message too big (limit {self.config.max_message})")
+            return False
+        return True
+
+    def _allow(self) -> bool:
+        # A token bucket: `rate` messages a second, bursts of `burst`.
+        now = trio.current_time()
+        self._tokens = min(self.config.burst, self._tokens + (now - self._refilled) * self.config.rate)
+        self._refilled = now
+        if self._tokens >= 1:
+            self._tokens -= 1
+            return True
+        self._dispatch(self.on_rate_limited)
+        return False
+
+    def _dispatch(self, callback: Callable[..., None], *args: object) -> None:
+        try:
+            callback(*args)
+        except Exception:  # a bug in a session must end this connection only, never the server
+            logger.exception("%s: message handler failed", self)
+            self.close_nowait(CLOSE_INTERNAL, "internal error")
+
+    def _handle_ping(self, event: Ping) -> None:
+        self._send_control(event.response())
+
+    def _handle_pong(self, event: Pong) -> None:
+        self._last_pong = trio.current_time()
+
+    def _handle_close(self, event: CloseConnection) -> None:
+        state = self._ws.state
+        if state is ConnectionState.REMOTE_CLOSING:  # the peer starts the close: answer, then end
+            if self.close_code is None:
+                self.close_code, self.close_reason = event.code, event.reason or ""
+            self._closing = True
+            self._send_control(event.response())
+            self._finish_when_flushed = True
+            self._closing_started.set()
+        elif state is ConnectionState.OPEN:  # wsproto's verdict on a protocol error (1002/1007)
+            self.close_nowait(event.code, event.reason or "protocol error")
+        else:  # CLOSED: the peer answered our close
+            self._finished.set()
+
+
+_HANDLERS: dict[type[Event], Callable[[Connection, Event], None]] = {
+    TextMessage: Connection._handle_text,  # type: ignore[dict-item]
+    BytesMessage: Connection._handle_bytes,  # type: ignore[dict-item]
+    Ping: Connection._handle_ping,  # type: ignore[dict-item]
+    Pong: Connection._handle_pong,  # type: ignore[dict-item]
+    CloseConnection: Connection._handle_close,  # type: ignore[dict-item]
+}

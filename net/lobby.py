@@ -1,0 +1,232 @@
+"""The server's state in the Trio thread: the games it hosts, their seats and hubs, and every client.
+
+`ClientSession` is the session actor of one socket: it owns the connection, turns its text frames
+into messages for its seat or hub (and the game master), and never blocks. `Lobby` keeps who is
+connected (for `/stats`) and finds a game, a seat by its token, or a view hub.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+import trio
+
+from actors.messages import FULL_VIEW, PUBLIC_VIEW, View
+from engine import PlayerId
+from net.codec import decode_client_frame, error_dict, json_bytes, text_frame
+from net.connection import Connection
+from net.errors import CLOSE_BAD_TOKEN, CLOSE_POLICY, CLOSE_PROTOCOL_ERROR, RemoteProtocolError
+from net.protocol import PROTOCOL_VERSION, Act, ClientType, ErrorCode, Hello, Ping
+from net.seats import RemoteSeat, ViewHub
+
+logger = logging.getLogger(__name__)
+
+RATE_LIMIT_CLOSE_AFTER = 1000  # dropped messages in a row before a flooding client is closed (1008)
+
+
+@dataclass
+class GameEntry:
+    """A hosted game as the network sees it: its seats by token and its spectators' hubs."""
+
+    game_id: str
+    seats: dict[str, RemoteSeat] = field(default_factory=dict)
+    hubs: dict[View, ViewHub] = field(default_factory=dict)
+
+
+class ClientSession:
+    """One connected socket: waits for `hello`, then plays a seat or watches a view."""
+
+    def __init__(
+        self, lobby: Lobby, connection: Connection, client_id: str, client_type: ClientType, token: str | None
+    ):
+        """Wire the connection's callbacks to this session (Trio thread)."""
+        self.lobby = lobby
+        self.connection = connection
+        self.client_id = client_id
+        self.client_type = client_type
+        self._url_token = token
+        self.seat: RemoteSeat | None = None
+        self.hub: ViewHub | None = None
+        self._greeted = False
+        self._dropped = 0
+        connection.on_message = self._on_text
+        connection.on_binary = self._on_binary
+        connection.on_rate_limited = self._on_rate_limited
+
+    def __str__(self) -> str:
+        return f"ClientSession({self.client_id}, {self.client_type})"
+
+    async def run(self) -> None:
+        """Serve the socket until it closes; the hello must come within the lobby's hello timeout."""
+        self.lobby.sessions.add(self)
+        try:
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(self._hello_deadline)
+                await self.connection.run()
+                nursery.cancel_scope.cancel()
+        finally:
+            self.lobby.sessions.discard(self)
+            if self.seat is not None:
+                self.seat.detach(self)
+            if self.hub is not None:
+                self.hub.detach(self)
+
+    async def _hello_deadline(self) -> None:
+        await trio.sleep(self.lobby.hello_timeout)
+        if not self._greeted:
+            self.send_error(
+                ErrorCode.HELLO_REQUIRED, "no hello within the time allowed", close_code=CLOSE_POLICY
+            )
+
+    def send_error(self, code: ErrorCode, message: str, *, close_code: int | None = None) -> None:
+        """Send an `error` frame; with `close_code`, close the connection after it."""
+        self.connection.send_nowait(
+            text_frame(json_bytes(error_dict(code, message, closing=close_code is not None)))
+        )
+        if close_code is not None:
+            self.connection.close_nowait(close_code, message[:120])
+
+    def _on_text(self, text: str) -> None:
+        self._dropped = 0
+        try:
+            frame = decode_client_frame(text)
+        except RemoteProtocolError as exc:
+            self.send_error(exc.code, exc.detail, close_code=exc.close_code)
+            return
+        match frame:
+            case Hello():
+                self._on_hello(frame)
+            case Act():
+                if not self._greeted:
+                    self.send_error(ErrorCode.HELLO_REQUIRED, "say hello first")
+                elif self.seat is None:
+                    self.send_error(ErrorCode.NOT_AN_AGENT, f"a {self.client_type} client cannot act")
+                else:
+                    self.seat.act(self, frame)
+            case Ping(nonce=nonce):
+                self.connection.send_nowait(text_frame(json_bytes({"type": "pong", "nonce": nonce})))
+
+    def _on_binary(self) -> None:
+        self.send_error(
+            ErrorCode.BINARY_NOT_SUPPORTED, "binary frames are not part of this protocol: send JSON text"
+        )
+
+    def _on_rate_limited(self) -> None:
+        self._dropped += 1
+        if self._dropped == 1:
+            self.send_error(ErrorCode.RATE_LIMITED, "too many messages: this one and the next are dropped")
+        elif self._dropped >= RATE_LIMIT_CLOSE_AFTER:
+            self.send_error(ErrorCode.RATE_LIMITED, "flooding: connection closed", close_code=CLOSE_POLICY)
+
+    def _on_hello(self, hello: Hello) -> None:
+        if self._greeted:
+            self.send_error(ErrorCode.INVALID_FRAME, "hello was already received")
+            return
+        if hello.protocol_version != PROTOCOL_VERSION:
+            self.send_error(
+                ErrorCode.PROTOCOL_VERSION,
+                f"this server speaks protocol {PROTOCOL_VERSION}, not {hello.protocol_version}",
+                close_code=CLOSE_PROTOCOL_ERROR,
+            )
+            return
+        self._greeted = True
+        token = hello.token or self._url_token
+        if self.client_type is ClientType.AGENT:
+            self._bind_seat(token, hello.resume_from)
+        else:
+            self._bind_view(token, hello.resume_from)
+
+    def _bind_seat(self, token: str | None, resume_from: int) -> None:
+        seat = self.lobby.seat_for(token)
+        if seat is None:
+            self.send_error(ErrorCode.BAD_TOKEN, "no seat has this token", close_code=CLOSE_BAD_TOKEN)
+            return
+        self.seat = seat
+        self._welcome(seat.game_id, f"player:{seat.player}", seat.player, resume_from)
+        seat.attach(self, resume_from)
+
+    def _bind_view(self, token: str | None, resume_from: int) -> None:
+        if token is not None and token != self.lobby.admin_token:
+            self.send_error(ErrorCode.BAD_TOKEN, "wrong admin token", close_code=CLOSE_BAD_TOKEN)
+            return
+        view = FULL_VIEW if token is not None else PUBLIC_VIEW
+        hub = self.lobby.hub_for(view)
+        if hub is None:
+            self.send_error(ErrorCode.NO_GAME, "no game is hosted here yet", close_code=CLOSE_POLICY)
+            return
+        self.hub = hub
+        self._welcome(hub.game_id, str(view), None, resume_from)
+        hub.attach(self, resume_from)
+
+    def _welcome(self, game_id: str, view: str, seat: PlayerId | None, resume_from: int) -> None:
+        frame = {
+            "type": "welcome",
+            "protocol_version": PROTOCOL_VERSION,
+            "client_id": self.client_id,
+            "client_type": self.client_type.value,
+            "view": view,
+            "game_id": game_id,
+            "seat": seat,
+            "resume_from": resume_from,
+            "heartbeat_s": self.connection.config.ping_interval,
+        }
+        self.connection.send_nowait(text_frame(json_bytes(frame)))
+
+
+class Lobby:
+    """Everything the server knows, used only in the Trio thread."""
+
+    def __init__(self, *, admin_token: str | None = None, hello_timeout: float = 10.0) -> None:
+        """`admin_token` unlocks the full view (a random one is made if not given)."""
+        self.admin_token = admin_token or secrets.token_urlsafe(16)
+        self.hello_timeout = hello_timeout
+        self.games: dict[str, GameEntry] = {}
+        self.current: str | None = None
+        self.sessions: set[ClientSession] = set()
+        self._tokens: dict[str, RemoteSeat] = {}
+
+    def add_game(self, entry: GameEntry) -> None:
+        """Host a game; spectators who name no game watch the latest one."""
+        self.games[entry.game_id] = entry
+        self.current = entry.game_id
+        self._tokens.update(entry.seats)
+
+    def remove_seat(self, token: str) -> None:
+        """Revoke a seat token (the seat went to a built-in agent before the game started)."""
+        seat = self._tokens.pop(token, None)
+        if seat is not None:
+            self.games[seat.game_id].seats.pop(token, None)
+
+    def seat_for(self, token: str | None) -> RemoteSeat | None:
+        """The seat a token opens, if any (compared in constant time)."""
+        if token is None:
+            return None
+        for known, seat in self._tokens.items():
+            if secrets.compare_digest(known, token):
+                return seat
+        return None
+
+    def hub_for(self, view: View) -> ViewHub | None:
+        """The current game's hub for `view`."""
+        entry = self.games.get(self.current) if self.current else None
+        return entry.hubs.get(view) if entry else None
+
+    def stats(self) -> dict[str, Any]:
+        """`/stats`: as in the seed (total, counts by type, every client), plus the games hosted."""
+        clients = sorted(((s.client_id, s.client_type.value) for s in self.sessions), key=lambda c: c)
+        counts = Counter(kind for _, kind in clients)
+        return {
+            "total_clients": len(clients),
+            "by_type": {kind.value: counts.get(kind.value, 0) for kind in ClientType},
+            "clients": [{"client_id": cid, "type": kind} for cid, kind in clients],
+            "games": sorted(self.games),
+        }
+
+    def close_all(self, code: int, reason: str) -> None:
+        """Ask every connection to close (server shutdown)."""
+        for session in list(self.sessions):
+            session.connection.close_nowait(code, reason)

@@ -1,0 +1,248 @@
+"""The HTTP side of the server: routes, the WebSocket handshake, and the thread that runs Trio.
+
+Routes: `GET /ws/{client_id}?client_type=agent|ui|observer[&token=...]` (WebSocket), `GET /stats`,
+`GET /healthz`. Anything else gets a real HTTP answer: 404 for unknown paths, 426 for a plain HTTP
+request to `/ws/...`, 400 for a malformed handshake, 408 when the request head does not arrive in
+time. Each TCP connection is handled in its own task and ends there whatever happens to it.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import re
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http import HTTPStatus
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import h11
+import trio
+from wsproto import ConnectionType, WSConnection
+from wsproto.events import AcceptConnection, RejectConnection, Request
+from wsproto.utilities import RemoteProtocolError as WsRemoteProtocolError
+
+from net.bridge import Bridge
+from net.connection import Connection, ConnectionConfig
+from net.errors import CLOSE_GOING_AWAY
+from net.lobby import ClientSession, Lobby
+from net.protocol import ClientType
+
+logger = logging.getLogger(__name__)
+
+MAX_HEAD = 16 * 1024  # bytes of request line and headers
+CLIENT_ID = re.compile(r"[A-Za-z0-9_.\-]{1,64}")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ServerConfig:
+    """Where to listen and the limits of every connection (seconds)."""
+
+    host: str = "127.0.0.1"
+    port: int = 8765
+    handshake_timeout: float = 10.0
+    hello_timeout: float = 10.0
+    connection: ConnectionConfig = field(default_factory=ConnectionConfig)
+    admin_token: str | None = None
+
+
+async def _read_head(stream: trio.abc.Stream) -> tuple[h11.Request, h11.Connection] | None:
+    conn = h11.Connection(h11.SERVER, max_incomplete_event_size=MAX_HEAD)
+    while True:
+        event = conn.next_event()
+        if event is h11.NEED_DATA:
+            data = await stream.receive_some(MAX_HEAD)
+            conn.receive_data(bytes(data))
+            if not data:
+                return None
+            continue
+        if isinstance(event, h11.Request):
+            return event, conn
+        return None
+
+
+async def _respond(
+    stream: trio.abc.Stream, conn: h11.Connection | None, status: int, body: Any, **headers: str
+) -> None:
+    payload = (json.dumps(body) + "\n").encode()
+    conn = conn or h11.Connection(h11.SERVER)
+    fields = [
+        ("content-type", "application/json"),
+        ("content-length", str(len(payload))),
+        ("connection", "close"),
+        *((k.replace("_", "-"), v) for k, v in headers.items()),
+    ]
+    try:
+        data = conn.send(h11.Response(status_code=status, headers=fields, reason=HTTPStatus(status).phrase))
+    except h11.LocalProtocolError:  # the request was unreadable: answer with a fresh state machine
+        conn = h11.Connection(h11.SERVER)
+        conn.receive_data(b"GET / HTTP/1.1\r\nhost: x\r\n\r\n")
+        conn.next_event()
+        data = conn.send(h11.Response(status_code=status, headers=fields, reason=HTTPStatus(status).phrase))
+    data += conn.send(h11.Data(data=payload)) or b""
+    data += conn.send(h11.EndOfMessage()) or b""
+    await stream.send_all(data)
+
+
+async def handle_tcp(stream: trio.abc.Stream, lobby: Lobby, config: ServerConfig) -> None:
+    """Serve one TCP connection to its end; nothing it does can take the server down."""
+    try:
+        await _serve(stream, lobby, config)
+    except (trio.BrokenResourceError, trio.ClosedResourceError):
+        logger.debug("a client vanished")
+    except Exception:  # the per-connection boundary: log, drop this connection, keep serving the rest
+        logger.exception("connection handler failed")
+    finally:
+        await trio.aclose_forcefully(stream)
+
+
+async def _serve(stream: trio.abc.Stream, lobby: Lobby, config: ServerConfig) -> None:
+    head = None
+    with trio.move_on_after(config.handshake_timeout) as scope:
+        try:
+            head = await _read_head(stream)
+        except h11.RemoteProtocolError as exc:
+            await _respond(stream, None, exc.error_status_hint, {"error": f"bad request: {exc}"})
+            return
+    if scope.cancelled_caught:
+        await _respond(stream, None, 408, {"error": "request head not received in time"})
+        return
+    if head is None:
+        return
+    request, conn = head
+    target = request.target.decode("latin-1")
+    path, query = urlsplit(target).path, parse_qs(urlsplit(target).query)
+    if request.method != b"GET":
+        await _respond(stream, conn, 405, {"error": "only GET is served"}, allow="GET")
+    elif path == "/healthz":
+        await _respond(stream, conn, 200, {"ok": True})
+    elif path == "/stats":
+        await _respond(stream, conn, 200, lobby.stats())
+    elif path.startswith("/ws/"):
+        await _websocket(
+            stream, conn=conn, request=request, client_id=path[4:], query=query, lobby=lobby, config=config
+        )
+    else:
+        await _respond(stream, conn, 404, {"error": f"no route {path}"})
+
+
+async def _websocket(
+    stream: trio.abc.Stream,
+    *,
+    conn: h11.Connection,
+    request: h11.Request,
+    client_id: str,
+    query: dict[str, list[str]],
+    lobby: Lobby,
+    config: ServerConfig,
+) -> None:
+    headers = {name.lower(): value.lower() for name, value in request.headers}
+    if b"websocket" not in headers.get(b"upgrade", b""):
+        await _respond(
+            stream, conn, 426, {"error": "this path needs a WebSocket upgrade"}, upgrade="websocket"
+        )
+        return
+    if not CLIENT_ID.fullmatch(client_id):
+        await _respond(
+            stream, conn, 400, {"error": "client id must be 1-64 letters, digits, '_', '.' or '-'"}
+        )
+        return
+    kind = query.get("client_type", ["ui"])[0]
+    if kind not in {k.value for k in ClientType}:
+        await _respond(
+            stream, conn, 400, {"error": f"client_type must be agent, ui or observer, not {kind!r}"}
+        )
+        return
+    ws = WSConnection(ConnectionType.SERVER)
+    try:
+        ws.initiate_upgrade_connection(list(request.headers), request.target)
+        events = list(ws.events())
+    except WsRemoteProtocolError as exc:
+        await _respond(stream, conn, 400, {"error": f"bad WebSocket handshake: {exc}"})
+        return
+    if not events or not isinstance(events[0], Request):
+        await stream.send_all(ws.send(RejectConnection(status_code=400)))
+        return
+    await stream.send_all(ws.send(AcceptConnection()))
+    leftover, _ = conn.trailing_data  # frames that arrived with the handshake
+    token = query.get("token", [None])[0]
+    connection = Connection(stream, ws, config.connection, name=client_id, initial=bytes(leftover))
+    session = ClientSession(lobby, connection, client_id, ClientType(kind), token)
+    await session.run()
+
+
+class NetworkServer:
+    """Runs the Trio server in its own thread; everything else talks to it through `call_soon`."""
+
+    def __init__(self, config: ServerConfig) -> None:
+        """Nothing starts until `start()`."""
+        self.config = config
+        self.port = 0
+        self.lobby = Lobby(admin_token=config.admin_token, hello_timeout=config.hello_timeout)
+        self.bridge: Bridge | None = None
+        self._nursery: trio.Nursery | None = None
+        self._ready = threading.Event()
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="network", daemon=True)
+
+    def start(self, timeout: float = 10.0) -> int:
+        """Start listening; returns the bound port. Raises OSError if the address cannot be bound."""
+        self._thread.start()
+        if not self._ready.wait(timeout):
+            raise TimeoutError("the network thread did not start")
+        if self._error is not None:
+            raise self._error
+        return self.port
+
+    def call_soon(self, fn: Callable[..., None], *args: Any) -> None:
+        """Run `fn(*args)` in the Trio thread (any thread; never blocks)."""
+        assert self.bridge is not None  # start() first
+        self.bridge.call_soon(fn, *args)
+
+    def spawn(self, fn: Callable[[], Any]) -> None:
+        """Start `await fn()` as a background task of the server (Trio thread only)."""
+        assert self._nursery is not None
+        self._nursery.start_soon(fn)
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Close every connection (1001), stop serving and join the thread."""
+        if self.bridge is not None and self._thread.is_alive():
+            self.bridge.call_soon(self._shutdown)
+            self._thread.join(timeout)
+
+    def _shutdown(self) -> None:
+        self.lobby.close_all(CLOSE_GOING_AWAY, "server shutting down")
+        assert self._nursery is not None
+        self._nursery.start_soon(self._cancel_after_close)
+
+    async def _cancel_after_close(self) -> None:
+        with trio.move_on_after(1.0):
+            while self.lobby.sessions:
+                await trio.sleep(0.01)
+        assert self._nursery is not None
+        self._nursery.cancel_scope.cancel()
+
+    def _run(self) -> None:
+        try:
+            trio.run(self._main)
+        except BaseException as exc:  # reported to start(); the thread must end quietly
+            self._error = exc
+            self._ready.set()
+
+    async def _main(self) -> None:
+        try:
+            listeners = await trio.open_tcp_listeners(self.config.port, host=self.config.host)
+        except OSError as exc:
+            self._error = exc
+            self._ready.set()
+            return
+        self.port = listeners[0].socket.getsockname()[1]
+        async with trio.open_nursery() as nursery:
+            self._nursery = nursery
+            self.bridge = Bridge(trio.lowlevel.current_trio_token())
+            self._ready.set()
+            handler = functools.partial(handle_tcp, lobby=self.lobby, config=self.config)
+            await trio.serve_listeners(handler, listeners, handler_nursery=nursery)

@@ -1,0 +1,117 @@
+"""docs/protocol.schema.json is generated from the wire models; the models follow the naming conventions.
+
+Conventions checked here (HOUSE_STYLE §2.5): every member of both frame unions has a `type` literal equal
+to its class name in snake_case, with a trailing `_frame` removed (`EventFrame` -> "event", `GameOver` ->
+"game_over"); every event payload model is `<EngineEvent>Payload` and carries the engine event's `type`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+import typing
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pydantic import BaseModel
+
+from engine import ActionKind
+from engine.events import EVENT_TYPES
+from net.protocol import (
+    EVENT_MODELS,
+    PROTOCOL_VERSION,
+    ActionModel,
+    ChoiceModel,
+    ClientFrame,
+    ServerFrame,
+)
+from net.schema import build_schema, schema_text
+
+DOC = Path(__file__).resolve().parents[2] / "docs" / "protocol.schema.json"
+REGENERATE = "run `python -m net.schema > docs/protocol.schema.json`"
+
+
+def snake(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+def members(union: Any) -> tuple[type[BaseModel], ...]:
+    """The models of an `Annotated[A | B, Field(discriminator=...)]` union."""
+    return typing.get_args(typing.get_args(union)[0])
+
+
+def literal_values(model: type[BaseModel], field: str) -> tuple[str, ...]:
+    return typing.get_args(model.model_fields[field].annotation)
+
+
+def test_committed_schema_is_current():
+    committed = DOC.read_text(encoding="utf-8")
+    assert json.loads(committed) == build_schema(), f"docs/protocol.schema.json is stale: {REGENERATE}"
+    assert committed == schema_text(), (
+        f"docs/protocol.schema.json is not formatted as generated: {REGENERATE}"
+    )
+
+
+def test_schema_document_names_both_directions():
+    schema = build_schema()
+    assert schema["x-protocol-version"] == PROTOCOL_VERSION
+    assert schema["$id"].endswith(f"v{PROTOCOL_VERSION}")
+    defs = schema["$defs"]
+    assert {ref["$ref"] for ref in schema["oneOf"]} == {"#/$defs/ClientFrame", "#/$defs/ServerFrame"}
+    for name, union in (("ClientFrame", ClientFrame), ("ServerFrame", ServerFrame)):
+        mapping = defs[name]["discriminator"]["mapping"]
+        assert set(mapping) == {literal_values(m, "type")[0] for m in members(union)}
+        assert all(ref.removeprefix("#/$defs/") in defs for ref in mapping.values())
+    event_mapping = defs["EventFrame"]["properties"]["event"]["discriminator"]["mapping"]
+    assert set(event_mapping) == set(EVENT_TYPES)
+
+
+def test_every_object_in_the_schema_forbids_extra_fields():
+    loose = [
+        name
+        for name, definition in build_schema()["$defs"].items()
+        if definition.get("type") == "object" and definition.get("additionalProperties") is not False
+    ]
+    assert loose == []
+
+
+@pytest.mark.parametrize("union", [ClientFrame, ServerFrame], ids=["client", "server"])
+def test_frame_tags_are_snake_case_class_names_without_frame_suffix(union: Any):
+    for model in members(union):
+        assert literal_values(model, "type") == (snake(model.__name__).removesuffix("_frame"),), model
+        assert model.model_config.get("extra") == "forbid", model
+        assert model.model_config.get("frozen") is True, model
+
+
+def test_event_payload_models_mirror_the_engine_events():
+    assert set(EVENT_MODELS) == set(EVENT_TYPES)
+    for tag, model in EVENT_MODELS.items():
+        cls = EVENT_TYPES[tag]
+        assert model.__name__ == f"{cls.__name__}Payload"
+        assert literal_values(model, "type") == (cls.type,) == (tag,)
+        assert tag == snake(cls.__name__)  # the engine follows the same convention
+        assert list(model.model_fields) == ["type", *(f.name for f in dataclasses.fields(cls))]
+
+
+def test_wire_action_kinds_are_the_engine_action_kinds():
+    wire_kinds = [kind for model in members(ActionModel) for kind in literal_values(model, "kind")]
+    assert sorted(wire_kinds) == sorted(ActionKind)
+    assert len(wire_kinds) == len(set(wire_kinds))
+    assert sorted(literal_values(ChoiceModel, "kind")) == sorted(ActionKind)
+
+
+def test_frames_validate_against_the_json_schema():
+    jsonschema = pytest.importorskip("jsonschema")  # optional: not a dependency of the project
+    validator = jsonschema.Draft202012Validator(build_schema())
+    good = [
+        {"type": "hello", "protocol_version": PROTOCOL_VERSION, "token": "t", "resume_from": 3},
+        {"type": "act", "phase_id": 7, "action": {"kind": "vote", "target": "Alice"}},
+        {"type": "pong", "nonce": None},
+        {"type": "error", "code": "invalid_json", "message": "m", "closing": False},
+    ]
+    for frame in good:
+        validator.validate(frame)
+    assert not validator.is_valid({"type": "hello", "protocol_version": 1, "extra": 1})
+    assert not validator.is_valid({"type": "nope"})
