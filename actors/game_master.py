@@ -164,10 +164,12 @@ class GameMasterActor(pykka.ThreadingActor):
     def _on_submit(self, msg: SubmitAction) -> None:
         game = self._game
         status, reason = "accepted", None
-        if msg.game_id != self.game_id or msg.phase_id != game.phase_id or msg.player not in game.awaiting():
-            status = "late"
+        if msg.game_id != self.game_id or msg.phase_id != game.phase_id:
+            status, reason = "late", f"phase {msg.phase_id} is over"
+        elif msg.player not in game.awaiting():
+            status, reason = "late", "no answer is expected from you in this phase (already answered?)"
         elif msg.player in self._disabled:
-            status = "ignored"
+            status, reason = "ignored", "this seat was given up: the game plays its default actions"
         else:
             try:
                 game.apply(msg.player, msg.action)
@@ -186,11 +188,10 @@ class GameMasterActor(pykka.ThreadingActor):
             )
         if status == "rejected":
             game.note_fault(msg.player, f"illegal answer: {reason}")
+        if reason is not None:
             self._tell_seat(
                 msg.player,
-                ActionRejected(
-                    game_id=self.game_id, phase_id=msg.phase_id, player=msg.player, reason=str(reason)
-                ),
+                ActionRejected(game_id=self.game_id, phase_id=msg.phase_id, player=msg.player, reason=reason),
             )
         self._advance()
 
