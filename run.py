@@ -14,27 +14,33 @@ import os
 import secrets
 import sys
 import time
+import uuid
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from actors.agents import Agent, RandomAgent
 from actors.gamelog import GameLogError, load_record
 from actors.heuristic import HeuristicAgent
-from actors.host import play_game
-from actors.messages import FULL_VIEW, PUBLIC_VIEW
+from actors.host import Seat, start_game
+from actors.messages import FULL_VIEW, PUBLIC_VIEW, Recipient, View
 from actors.scripted import ScriptedAgent, ScriptError
 from actors.transcript import TranscriptActor
 from engine import PRESETS, ConfigError, GameConfig, PlayerId, ReplayError, Rules, Team, preset, replay
 from engine.narration import narrate
+from net.hosting import GameNetwork
+from net.server import NetworkServer, ServerConfig
 
 EXIT_USAGE = 2
 _WINNERS = {Team.VILLAGE: "the village wins", Team.WOLVES: "the wolves win", None: "no winner"}
-AGENT_KINDS = ("heuristic", "random", "scripted:PATH")
+AGENT_KINDS = ("heuristic", "random", "scripted:PATH", "remote")
+DEFAULT_PORT = 8765
 
 
-def _agent_factory(spec: str) -> Callable[[int], Agent]:
-    """Parse an agent spec into a factory taking a seed; raises ValueError saying what is wrong."""
+def _agent_factory(spec: str) -> Callable[[int], Agent | None]:
+    """Parse an agent spec into a factory taking a seed (None: a remote seat); ValueError if unknown."""
     kind, _, arg = spec.partition(":")
+    if kind == "remote" and not arg:
+        return lambda _seed: None
     if kind == "heuristic" and not arg:
         return HeuristicAgent
     if kind == "random" and not arg:
@@ -94,10 +100,15 @@ def build_config(args: argparse.Namespace) -> GameConfig:
     return GameConfig.build(roles, players=players, rules=rules, name="custom")
 
 
-def build_agents(config: GameConfig, args: argparse.Namespace, seed: int) -> dict[PlayerId, Agent]:
-    """One agent per seat: --agent for all, then each --seat override (by number from 1, or by name)."""
+def build_agents(config: GameConfig, args: argparse.Namespace, seed: int) -> dict[PlayerId, Agent | None]:
+    """One agent per seat (None: remote): --agent for all, --remote N for the first N seats, then each
+    --seat override (by number from 1, or by name)."""
     default = _agent_factory(args.agent)
     factories = dict.fromkeys(config.players, default)
+    if not 0 <= args.remote <= len(config.players):
+        raise ValueError(f"--remote must be between 0 and {len(config.players)}")
+    for player in config.players[: args.remote]:
+        factories[player] = _agent_factory("remote")
     for item in args.seat:
         key, sep, spec = item.partition("=")
         if not sep:
@@ -153,6 +164,29 @@ def _play_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--deadline", type=float, default=30.0, metavar="SECONDS", help="time to answer each request"
     )
+    p.add_argument(
+        "--remote", type=int, default=0, metavar="N", help="reserve the first N seats for remote agents"
+    )
+    p.add_argument(
+        "--host", default="127.0.0.1", help="address the WebSocket server listens on (default loopback)"
+    )
+    p.add_argument(
+        "--port", type=int, help=f"its port (default {DEFAULT_PORT}, or a free one if that is taken)"
+    )
+    p.add_argument(
+        "--join-timeout",
+        type=float,
+        default=120.0,
+        metavar="SECONDS",
+        help="how long to wait for remote agents",
+    )
+    p.add_argument(
+        "--grace",
+        type=float,
+        default=30.0,
+        metavar="SECONDS",
+        help="how long a disconnected agent keeps its seat",
+    )
     p.add_argument("--log", type=Path, help="JSON Lines log path (default runs/<time>-seed<N>.jsonl)")
     p.add_argument("--quiet", action="store_true", help="print only the outcome")
     p.add_argument("--full", action="store_true", help="show secrets too: roles, wolves' chat, night actions")
@@ -172,38 +206,100 @@ def _replay_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _start_server(args: argparse.Namespace) -> NetworkServer:
+    ports = [args.port] if args.port is not None else [DEFAULT_PORT, 0]
+    for port in ports:
+        server = NetworkServer(ServerConfig(host=args.host, port=port))
+        try:
+            server.start()
+        except OSError as exc:
+            last = exc
+            continue
+        if port == 0 and args.port is None:
+            print(f"Port {DEFAULT_PORT} is taken: listening on {server.port} instead.")
+        return server
+    raise ValueError(f"cannot listen on {args.host}:{ports[-1]}: {last.strerror or last}")
+
+
+def _seat_remote_agents(
+    network: GameNetwork,
+    config: GameConfig,
+    agents: dict[PlayerId, Agent | None],
+    args: argparse.Namespace,
+    seed: int,
+) -> None:
+    """Print where each remote seat connects, wait for them, give the empty ones to built-in agents."""
+    host = args.host
+    for player, seat in network.seats.items():
+        number = config.players.index(player) + 1
+        print(f"Seat {number} ({player}): {network.url(host, player, 'agent', seat.token)}")
+    if not network.seats:
+        return
+    print(f"Waiting up to {args.join_timeout:g} s for {len(network.seats)} remote agent(s)...", flush=True)
+    missing = network.wait_for_agents(args.join_timeout)
+    network.release(missing)
+    for player in missing:
+        print(
+            f"Seat {config.players.index(player) + 1} ({player}): nobody came; the built-in agent takes it."
+        )
+        agents[player] = HeuristicAgent(seed * 100 + config.players.index(player))
+
+
 def play(argv: Sequence[str]) -> int:
     """`run.py [options]`: host one game; returns the exit code."""
     parser = _play_parser()
     args = parser.parse_args(argv)
-    if args.deadline <= 0:
-        parser.error("--deadline must be positive")
+    if args.deadline <= 0 or args.join_timeout < 0 or args.grace < 0:
+        parser.error("--deadline must be positive; --join-timeout and --grace must not be negative")
     seed = args.seed if args.seed is not None else secrets.randbelow(1_000_000)
     try:
         config = build_config(args)
         agents = build_agents(config, args, seed)
+        server = _start_server(args)
     except (ConfigError, ScriptError, ValueError) as exc:
         parser.error(str(exc))
     log_path = args.log or Path("runs") / f"{time.strftime('%Y%m%d-%H%M%S')}-seed{seed}.jsonl"
-    kinds = sorted({type(a).__name__ for a in agents.values()})
-    print(
-        f"Loup-Garou: {config.name}, {len(config.players)} players, seed {seed}. Agents: {', '.join(kinds)}."
-    )
-    observers = []
     transcript = None
-    if not args.quiet:
-        transcript = TranscriptActor.start(sys.stdout.write, colour=_use_colour(args.color))
-        observers.append((transcript, FULL_VIEW if args.full else PUBLIC_VIEW))
     try:
-        finished = play_game(
-            config, agents, seed=seed, timeout_s=args.deadline, log_path=log_path, observers=observers
+        game_id = uuid.uuid4().hex[:12]
+        network = GameNetwork(
+            server, game_id, [p for p, a in agents.items() if a is None], grace_s=args.grace
         )
+        print(f"Loup-Garou: {config.name}, {len(config.players)} players, seed {seed}, game {game_id}.")
+        print(f"Spectators: {network.url(args.host, 'YOUR-NAME', 'ui')}")
+        print(f"Full view (secrets): {network.url(args.host, 'YOUR-NAME', 'ui', server.lobby.admin_token)}")
+        _seat_remote_agents(network, config, agents, args, seed)
+        kinds = sorted(
+            {type(a).__name__ for a in agents.values() if a is not None}
+            | ({"remote"} if network.seats else set())
+        )
+        print(f"Agents: {', '.join(kinds)}. No LLM players yet: local seats play built-in agents.")
+        observers: list[tuple[Recipient, View]] = list(network.observers)
+        if not args.quiet:
+            transcript = TranscriptActor.start(sys.stdout.write, colour=_use_colour(args.color))
+            observers.append((transcript, FULL_VIEW if args.full else PUBLIC_VIEW))
+        seats: dict[PlayerId, Seat] = {p: a if a is not None else network.seats[p] for p, a in agents.items()}
+        running = start_game(
+            config,
+            seats,
+            seed=seed,
+            timeout_s=args.deadline,
+            log_path=log_path,
+            observers=observers,
+            game_id=game_id,
+        )
+        try:
+            network.bind(running.master)
+            finished = running.wait()
+        finally:
+            running.stop()
     except KeyboardInterrupt:
         print("\nInterrupted: every actor was stopped.", file=sys.stderr)
         return 130
     finally:
         if transcript is not None:
             transcript.stop()
+        server.stop()
     outcome = finished.outcome
     verdict = "aborted" if outcome is None else _WINNERS[outcome.winner]
     print(f"Result: {verdict} ({outcome.reason if outcome else 'game aborted'}). Log: {log_path}")

@@ -92,7 +92,8 @@ class _Link:
     def close(self) -> None:
         if not self._closed:
             self._closed = True
-            with contextlib.suppress(simple_websocket.ConnectionClosed):
+            # A socket already closed under us (see `AgentClient.disconnect`) raises OSError here.
+            with contextlib.suppress(simple_websocket.ConnectionClosed, OSError):
                 self.ws.close()
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -48,7 +49,11 @@ def test_plays_a_game_and_replays_its_log(tmp_path):
     assert outcome["reason"] in replayed.stdout
 
     again = run("--seed", "42", "--log", str(tmp_path / "again.jsonl"), "--color", "never")
-    assert again.stdout.split("Result:")[0] == out.split("Result:")[0]  # one seed, one game
+
+    def transcript(text: str) -> str:  # the game itself: no game id, tokens or ports
+        return text.split("No LLM players yet", 1)[1].split("Result:", maxsplit=1)[0]
+
+    assert transcript(again.stdout) == transcript(out)  # one seed, one game
 
 
 def test_public_transcript_hides_secrets_and_full_shows_them(tmp_path):
@@ -80,6 +85,49 @@ def test_scripted_seat_from_a_toml_file(tmp_path):
     assert "Result:" in done.stdout
 
 
+def test_remote_seat_nobody_came_so_the_builtin_agent_plays(tmp_path):
+    done = run("--seed", "2", "--remote", "1", "--port", "0", "--join-timeout", "0.2", "--quiet")
+    assert done.returncode == 0, done.stderr
+    assert "Seat 1 (Alice): ws://127.0.0.1:" in done.stdout
+    assert "Seat 1 (Alice): nobody came; the built-in agent takes it." in done.stdout
+    assert "Result:" in done.stdout
+
+
+def test_remote_seat_played_by_the_example_agent(tmp_path):
+    host = subprocess.Popen(
+        [sys.executable, str(ROOT / "run.py"), "--seed", "8", "--remote", "1", "--port", "0", "--quiet"],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
+    try:
+        assert host.stdout is not None
+        url = None
+        for _ in range(20):  # the seat's URL is printed among the first lines
+            line = host.stdout.readline()
+            if line.startswith("Seat 1 (Alice): ws://"):
+                url = line.split(": ", 1)[1].strip()
+                break
+        assert url is not None
+        agent = subprocess.run(
+            [sys.executable, str(ROOT / "examples" / "random_agent.py"), url],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            cwd=ROOT,
+            check=False,
+        )
+        assert agent.returncode == 0, agent.stderr
+        assert "Game over:" in agent.stdout
+        rest = host.communicate(timeout=120)[0]
+        assert host.returncode == 0
+        assert "Agents: HeuristicAgent, remote." in rest
+        assert "Result:" in rest
+    finally:
+        host.kill()
+        host.wait()
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
@@ -96,6 +144,8 @@ def test_scripted_seat_from_a_toml_file(tmp_path):
         (["--rule", "nonsense=1"], "unknown rule"),
         (["--seat", "1=scripted:/no/such/file.toml"], "cannot read script"),
         (["--bogus"], "unrecognized arguments"),
+        (["--remote", "9"], "--remote must be between 0 and 8"),
+        (["--join-timeout", "-1"], "must not be negative"),
     ],
 )
 def test_bad_input_exits_2_with_a_clear_message(args, message):
@@ -103,6 +153,16 @@ def test_bad_input_exits_2_with_a_clear_message(args, message):
     assert result.returncode == 2
     assert message in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_port_in_use_is_a_clear_error():
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = run("--port", str(port), "--quiet")
+    assert result.returncode == 2
+    assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
 
 
 def test_replay_of_a_missing_or_broken_log_exits_1(tmp_path):

@@ -1,4 +1,5 @@
-"""docs/protocol.schema.json is generated from the wire models; the models follow the naming conventions.
+"""docs/protocol.schema.json is generated from the wire models; the models follow the naming conventions;
+the frames quoted in docs/protocol.md are valid.
 
 Conventions checked here (HOUSE_STYLE §2.5): every member of both frame unions has a `type` literal equal
 to its class name in snake_case, with a trailing `_frame` removed (`EventFrame` -> "event", `GameOver` ->
@@ -19,9 +20,12 @@ from pydantic import BaseModel
 
 from engine import ActionKind
 from engine.events import EVENT_TYPES
+from net.codec import decode_client_frame, error_dict
+from net.errors import RemoteProtocolError
 from net.protocol import (
     EVENT_MODELS,
     PROTOCOL_VERSION,
+    SERVER_FRAME,
     ActionModel,
     ChoiceModel,
     ClientFrame,
@@ -115,3 +119,35 @@ def test_frames_validate_against_the_json_schema():
         validator.validate(frame)
     assert not validator.is_valid({"type": "hello", "protocol_version": 1, "extra": 1})
     assert not validator.is_valid({"type": "nope"})
+
+
+PROTOCOL_DOC = DOC.with_name("protocol.md")
+
+
+def test_frames_quoted_in_the_protocol_doc_are_valid():
+    """Every frame in docs/protocol.md parses; a refused client frame is followed by the codec's own error."""
+    text = PROTOCOL_DOC.read_text(encoding="utf-8")
+    checked = 0
+    for block in re.findall(r"```json\n(.*?)```", text, flags=re.DOTALL):
+        frame = json.loads(block)
+        if frame["type"] in {"hello", "act", "ping"}:
+            decode_client_frame(json.dumps(frame))
+        else:
+            SERVER_FRAME.validate_json(json.dumps(frame))
+        checked += 1
+    refused: RemoteProtocolError | None = None
+    for line in re.findall(r"^([CS]: .*)$", text, flags=re.MULTILINE):
+        direction, payload = line[0], line[3:]
+        if direction == "C":
+            assert refused is None, "a refused client frame must be followed by its error"
+            try:
+                decode_client_frame(payload)
+            except RemoteProtocolError as exc:
+                refused = exc
+        elif refused is not None:
+            assert json.loads(payload) == error_dict(refused.code, refused.detail), line
+            refused = None
+        else:
+            SERVER_FRAME.validate_json(payload)
+        checked += 1
+    assert checked > 50
