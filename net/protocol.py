@@ -215,7 +215,8 @@ class RequestFrame(Frame):
 
 
 class Rejected(Frame):
-    """That answer was illegal (`reason`); the deadline still stands, a legal answer may follow."""
+    """That answer was not applied (`reason`): illegal (a legal one may follow before the deadline),
+    late, a duplicate, or from a seat that was given up."""
 
     type: Literal["rejected"]
     phase_id: int

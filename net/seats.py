@@ -156,7 +156,10 @@ class RemoteSeat(TrioRecipient):
         self.client = None
         if self._finished is None and not self._given_up:
             generation = self._generation
-            self._spawn(lambda: self._grace(generation))
+            try:
+                self._spawn(lambda: self._grace(generation))
+            except RuntimeError:  # the server is shutting down: no grace period to run
+                logger.debug("%s: server closing, no grace timer", self)
 
     async def _grace(self, generation: int) -> None:
         await trio.sleep(self.grace_s)
