@@ -483,7 +483,11 @@ class Game:
             self._end(Team.VILLAGE, Termination.WOLVES_ELIMINATED, "every werewolf is dead")
         elif wolves >= others:
             self._end(
-                Team.WOLVES, Termination.WOLF_PARITY, f"{wolves} werewolves alive against {others} others"
+                Team.WOLVES,
+                Termination.WOLF_PARITY,
+                _count(wolves, "werewolf", "werewolves")
+                + " alive against "
+                + _count(others, "other", "others"),
             )
         return self._outcome is not None
 
@@ -503,6 +507,10 @@ class Game:
                 roles=tuple((p, self._roles[p]) for p in self._players),
             )
         )
+
+
+def _count(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
 
 
 def _freeze(value: object) -> object:
