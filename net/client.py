@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import socket
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -147,7 +148,12 @@ class AgentClient:
     def disconnect(self) -> None:
         """Drop the connection abruptly (tests use it to simulate a network failure)."""
         if self._link is not None:
-            self._link.ws.sock.close()
+            sock = self._link.ws.sock
+            # close() alone neither wakes simple-websocket's reader thread (blocked in recv on this
+            # socket) nor ends the TCP connection while that recv holds it; shutdown() does both.
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+            sock.close()
 
     def _play(self, link: _Link, policy: Policy) -> GameOver | None:
         for frame in link.frames():

@@ -187,7 +187,7 @@ class Connection:
             sent = trio.current_time()
             self._send_control(Ping(payload=b"hb"))
             await trio.sleep(config.ping_timeout)
-            if self._last_heard <= sent:
+            if self._last_heard < sent:  # heard nothing since the ping (an answer at once counts)
                 logger.info("%s: no answer to ping within %.1f s: dropped", self, config.ping_timeout)
                 self._abort(CLOSE_GOING_AWAY, "ping timeout")
                 return

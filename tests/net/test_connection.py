@@ -1,0 +1,382 @@
+"""`net.connection.Connection` over in-memory streams, with a hand-driven wsproto client as the peer.
+
+Every timer (heartbeat, close handshake, send timeout, rate limit) runs on `autojump_clock`, so the tests
+take virtual seconds. `memory_stream_pair` buffers without limit (a peer that never reads does not block
+us); `lockstep_stream_pair` blocks every `send_all` until the peer reads, which is how a slow consumer
+looks from our side.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+
+import pytest
+import trio
+import trio.testing
+from wsproto import ConnectionType, WSConnection
+from wsproto.connection import ConnectionState
+from wsproto.events import (
+    AcceptConnection,
+    BytesMessage,
+    CloseConnection,
+    Event,
+    Ping,
+    Request,
+    TextMessage,
+)
+
+from net.connection import Connection, ConnectionConfig
+from net.errors import CLOSE_GOING_AWAY, CLOSE_INTERNAL, CLOSE_POLICY, CLOSE_TOO_BIG
+
+CONFIG = ConnectionConfig(
+    max_message=100,
+    outbox_bytes=1000,
+    send_timeout=2.0,
+    close_timeout=3.0,
+    ping_interval=1.0,
+    ping_timeout=0.5,
+    rate=10.0,
+    burst=20.0,
+)
+
+
+def handshake() -> tuple[WSConnection, WSConnection]:
+    """A client and a server wsproto connection, both OPEN (the HTTP upgrade done in memory)."""
+    client = WSConnection(ConnectionType.CLIENT)
+    server = WSConnection(ConnectionType.SERVER)
+    server.receive_data(client.send(Request(host="test", target="/ws/t")))
+    assert isinstance(next(server.events()), Request)
+    client.receive_data(server.send(AcceptConnection()))
+    assert isinstance(next(client.events()), AcceptConnection)
+    return client, server
+
+
+class Peer:
+    """The remote end: a wsproto client over the other half of the stream pair."""
+
+    def __init__(self, stream: trio.abc.Stream, ws: WSConnection) -> None:
+        self.stream = stream
+        self.ws = ws
+        self.eof = False
+
+    async def send(self, *events: Event) -> None:
+        await self.stream.send_all(b"".join(self.ws.send(e) for e in events))
+
+    async def read(self) -> list[Event]:
+        """Everything one read brings (EOF and a broken stream read as wsproto's 1006 close)."""
+        try:
+            data = await self.stream.receive_some(65536)
+        except (trio.BrokenResourceError, trio.ClosedResourceError):
+            data = b""
+        if not data:
+            self.eof = True
+        self.ws.receive_data(data or None)
+        return list(self.ws.events())
+
+    async def until(self, kind: type[Event]) -> Event:
+        """Read until an event of `kind` arrives (the caller bounds the wait)."""
+        while True:
+            for event in await self.read():
+                if isinstance(event, kind):
+                    return event
+            assert not self.eof, f"EOF before a {kind.__name__}"
+
+
+@dataclass
+class Harness:
+    conn: Connection
+    peer: Peer
+    done: trio.Event
+    messages: list[str] = field(default_factory=list)
+    binaries: int = 0
+    limited: int = 0
+    arrived: trio.Event = field(default_factory=trio.Event)
+
+    async def next_message(self) -> str:
+        while not self.messages:
+            self.arrived = trio.Event()
+            await self.arrived.wait()
+        return self.messages.pop(0)
+
+
+@asynccontextmanager
+async def served(
+    config: ConnectionConfig = CONFIG,
+    *,
+    pair: Callable[[], tuple[trio.abc.Stream, trio.abc.Stream]] = trio.testing.memory_stream_pair,
+    initial: Callable[[WSConnection], bytes] | None = None,
+) -> AsyncIterator[Harness]:
+    """Run a `Connection` on one end of `pair`; the body drives the peer on the other end."""
+    client_stream, server_stream = pair()
+    client_ws, server_ws = handshake()
+    conn = Connection(
+        server_stream, server_ws, config, name="t", initial=initial(client_ws) if initial else b""
+    )
+    h = Harness(conn, Peer(client_stream, client_ws), trio.Event())
+
+    def on_message(text: str) -> None:
+        h.messages.append(text)
+        h.arrived.set()
+
+    def on_binary() -> None:
+        h.binaries += 1
+
+    def on_rate_limited() -> None:
+        h.limited += 1
+
+    conn.on_message, conn.on_binary, conn.on_rate_limited = on_message, on_binary, on_rate_limited
+
+    async def run() -> None:
+        await conn.run()  # must never raise: an exception here fails the test through the nursery
+        h.done.set()
+
+    try:
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(run)
+            try:
+                yield h
+            finally:
+                nursery.cancel_scope.cancel()  # no await here: a Cancelled would hide the test's error
+    finally:
+        await trio.aclose_forcefully(client_stream)
+
+
+# ---------------------------------------------------------------------------------------- messages
+
+
+async def test_text_message_goes_to_on_message(autojump_clock):
+    async with served() as h:
+        await h.peer.send(TextMessage(data='{"type":"ping"}'))
+        with trio.fail_after(1):
+            assert await h.next_message() == '{"type":"ping"}'
+        assert h.conn.is_open
+
+
+async def test_data_read_with_the_handshake_is_handled_first(autojump_clock):
+    async with served(initial=lambda ws: ws.send(TextMessage(data="early"))) as h:
+        await h.peer.send(TextMessage(data="later"))
+        with trio.fail_after(1):
+            assert await h.next_message() == "early"
+            assert await h.next_message() == "later"
+
+
+async def test_fragments_are_joined_into_one_message(autojump_clock):
+    async with served() as h:
+        await h.peer.send(
+            TextMessage(data="hel", message_finished=False),
+            TextMessage(data="lo wo", message_finished=False),
+            TextMessage(data="rld", message_finished=True),
+        )
+        # One frame arriving a byte at a time is one message too.
+        for byte in h.peer.ws.send(TextMessage(data="bit by bit")):
+            await h.peer.stream.send_all(bytes([byte]))
+        with trio.fail_after(1):
+            assert await h.next_message() == "hello world"
+            assert await h.next_message() == "bit by bit"
+        assert h.messages == []
+
+
+async def test_message_over_the_limit_is_closed_with_1009(autojump_clock):
+    async with served() as h:
+        await h.peer.send(TextMessage(data="x" * 60, message_finished=False))
+        await h.peer.send(TextMessage(data="x" * 60, message_finished=True))  # 120 > 100
+        with trio.fail_after(1):
+            close = await h.peer.until(CloseConnection)
+        assert close.code == CLOSE_TOO_BIG
+        assert h.conn.close_code == CLOSE_TOO_BIG
+        assert not h.conn.is_open
+        await h.peer.send(close.response())
+        with trio.fail_after(1):
+            await h.done.wait()
+        assert h.messages == []
+
+
+async def test_huge_frame_is_refused_before_it_is_all_received(autojump_clock):
+    async with served() as h:
+        frame = h.peer.ws.send(TextMessage(data="y" * 10_000_000))
+        await h.peer.stream.send_all(frame[:500])  # the header announces 10 MB; 500 bytes follow
+        with trio.fail_after(1):
+            close = await h.peer.until(CloseConnection)
+        assert close.code == CLOSE_TOO_BIG
+        with trio.fail_after(5):
+            await h.done.wait()  # the peer cannot answer (it is mid-frame): the close times out
+        assert h.messages == []
+
+
+async def test_binary_goes_to_on_binary_and_the_connection_stays(autojump_clock):
+    async with served() as h:
+        await h.peer.send(BytesMessage(data=b"\x00\x01"), TextMessage(data="after"))
+        with trio.fail_after(1):
+            assert await h.next_message() == "after"
+        assert h.binaries == 1
+        assert h.conn.is_open
+
+
+async def test_a_failing_handler_closes_this_connection_with_1011(autojump_clock):
+    async with served() as h:
+
+        def broken(text: str) -> None:
+            raise RuntimeError("bug")
+
+        h.conn.on_message = broken
+        await h.peer.send(TextMessage(data="boom"))
+        with trio.fail_after(1):
+            close = await h.peer.until(CloseConnection)
+        assert close.code == CLOSE_INTERNAL
+
+
+# ---------------------------------------------------------------------------------------- heartbeat
+
+
+async def test_silent_peer_is_dropped_after_the_ping_timeout(autojump_clock):
+    async with served() as h:
+        start = trio.current_time()
+        with trio.fail_after(5):
+            await h.done.wait()
+        assert (h.conn.close_code, h.conn.close_reason) == (CLOSE_GOING_AWAY, "ping timeout")
+        elapsed = trio.current_time() - start
+        assert CONFIG.ping_interval + CONFIG.ping_timeout <= elapsed < 2 * CONFIG.ping_interval + 1
+        # The ping was sent before the drop (the peer's buffer still holds it).
+        events = await h.peer.read()
+        assert any(isinstance(e, Ping) for e in events)
+
+
+async def test_peer_that_answers_pings_stays(autojump_clock):
+    async with served() as h:
+        pings = 0
+
+        async def answer() -> None:
+            nonlocal pings
+            while not h.peer.eof:
+                for event in await h.peer.read():
+                    if isinstance(event, Ping):
+                        pings += 1
+                        await h.peer.send(event.response())
+
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(answer)
+            await trio.sleep(8 * CONFIG.ping_interval)  # virtual time: several heartbeat rounds
+            nursery.cancel_scope.cancel()
+        assert pings >= 3
+        assert h.conn.is_open
+        assert not h.done.is_set()
+        assert h.conn.close_code is None
+
+
+# ---------------------------------------------------------------------------------------- closing
+
+
+async def test_peer_initiated_close_is_answered_and_ends_the_connection(autojump_clock):
+    async with served() as h:
+        await h.peer.send(CloseConnection(code=1000, reason="bye"))
+        with trio.fail_after(1):
+            reply = await h.peer.until(CloseConnection)
+            await h.done.wait()
+        assert reply.code == 1000
+        assert h.peer.ws.state is ConnectionState.CLOSED
+        assert (h.conn.close_code, h.conn.close_reason) == (1000, "bye")
+        assert not h.conn.is_open
+
+
+async def test_close_nowait_waits_for_the_peer_reply(autojump_clock):
+    async with served() as h:
+        h.conn.close_nowait(4000, "game over")
+        assert not h.conn.is_open
+        start = trio.current_time()
+        with trio.fail_after(1):
+            close = await h.peer.until(CloseConnection)
+        assert (close.code, close.reason) == (4000, "game over")
+        await trio.sleep(1)  # virtual: still waiting for the reply
+        assert not h.done.is_set()
+        await h.peer.send(close.response())
+        with trio.fail_after(1):
+            await h.done.wait()
+        assert trio.current_time() - start < CONFIG.close_timeout
+        assert h.conn.close_code == 4000
+
+
+async def test_close_nowait_gives_up_after_close_timeout(autojump_clock):
+    async with served() as h:
+        h.conn.close_nowait(1000, "done")
+        start = trio.current_time()
+        with trio.fail_after(CONFIG.close_timeout + 1):
+            await h.done.wait()
+        assert trio.current_time() - start == pytest.approx(CONFIG.close_timeout)
+        assert h.conn.close_code == 1000
+
+
+async def test_peer_that_only_closes_tcp_after_our_close_ends_it(autojump_clock):
+    # simple-websocket's client never answers a close frame: it just closes the socket.
+    async with served() as h:
+        h.conn.close_nowait(4000, "game over")
+        start = trio.current_time()
+        with trio.fail_after(1):
+            await h.peer.until(CloseConnection)
+        await h.peer.stream.aclose()
+        with trio.fail_after(1):
+            await h.done.wait()
+        assert trio.current_time() - start < CONFIG.close_timeout
+        assert h.conn.close_code == 4000
+
+
+async def test_broken_stream_ends_the_connection_without_raising(autojump_clock):
+    async with served() as h:
+        await h.peer.stream.aclose()
+        h.conn.send_nowait(b"\x81\x02hi")  # the writer hits the broken stream too
+        with trio.fail_after(1):
+            await h.done.wait()
+        assert h.conn.close_code == 1006
+        assert not h.conn.is_open
+        h.conn.send_nowait(b"\x81\x02hi")  # after the end: ignored, no error
+        h.conn.close_nowait(1000)
+
+
+# ---------------------------------------------------------------------------------------- slow consumer
+
+
+async def test_slow_consumer_overflowing_the_outbox_is_dropped(autojump_clock):
+    async with served(pair=trio.testing.lockstep_stream_pair) as h:
+        frame = b"\x81\x7e\x02\x58" + b"z" * 600  # a 600-byte text frame
+        h.conn.send_nowait(frame)
+        await trio.testing.wait_all_tasks_blocked()  # the writer is now stuck in send_all
+        assert h.conn.is_open
+        start = trio.current_time()
+        for _ in range(100):  # never blocks: the overflow drops the peer at once
+            h.conn.send_nowait(frame)
+        assert trio.current_time() == start
+        assert not h.conn.is_open
+        assert (h.conn.close_code, h.conn.close_reason) == (CLOSE_POLICY, "too slow: outbound queue full")
+        with trio.fail_after(1):
+            await h.done.wait()
+
+
+async def test_slow_consumer_is_dropped_after_the_send_timeout(autojump_clock):
+    config = ConnectionConfig(outbox_bytes=10_000_000, send_timeout=2.0, ping_interval=100.0)
+    async with served(config, pair=trio.testing.lockstep_stream_pair) as h:
+        start = trio.current_time()
+        h.conn.send_nowait(b"\x81\x02hi")
+        assert trio.current_time() == start
+        with trio.fail_after(5):
+            await h.done.wait()
+        assert trio.current_time() - start == pytest.approx(config.send_timeout)
+        assert (h.conn.close_code, h.conn.close_reason) == (CLOSE_POLICY, "too slow: send timed out")
+
+
+# ---------------------------------------------------------------------------------------- rate limit
+
+
+async def test_messages_past_the_burst_are_dropped_and_reported(autojump_clock):
+    config = ConnectionConfig(rate=2.0, burst=5.0)
+    async with served(config) as h:
+        await h.peer.send(*(TextMessage(data=f"m{i}") for i in range(12)))
+        await trio.testing.wait_all_tasks_blocked()
+        assert h.messages == [f"m{i}" for i in range(5)]
+        assert h.limited == 7
+        await trio.sleep(1)  # virtual: 2 tokens come back
+        await h.peer.send(*(TextMessage(data=f"n{i}") for i in range(3)))
+        await trio.testing.wait_all_tasks_blocked()
+        assert h.messages[5:] == ["n0", "n1"]
+        assert h.limited == 8
+        assert h.conn.is_open

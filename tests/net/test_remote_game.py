@@ -1,0 +1,369 @@
+"""Whole games over loopback: 8 SDK agents in threads play every seat, spectators watch.
+
+Each agent must see exactly its audience's events (public, the wolves' for werewolves, its own), in
+order, once, even across a reconnection; spectators see the public events or everything; a spectator
+that stops reading is dropped without holding the game back.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from actors.host import start_game
+from actors.messages import GameFinished
+from engine import ROLE_SPECS, GameConfig, Role, preset
+from net.client import AgentClient, Policy, ServerFrameModel, SpectatorClient, _Link
+from net.connection import ConnectionConfig
+from net.hosting import GameNetwork
+from net.protocol import ErrorFrame, EventFrame, GameOver, RequestFrame, Welcome
+from net.server import NetworkServer, ServerConfig
+from tests.net.netutil import HOST, WAIT_S, RawWebSocket, hello, poll_stats, start_server, stats
+
+CONFIG = preset("classic-8")
+GAME_WAIT_S = 60.0
+
+
+# ---------------------------------------------------------------------------------------- the cast
+
+
+class RecordingAgent(AgentClient):
+    """The SDK agent, also keeping every frame as it came off the wire (duplicates included)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.wire: list[ServerFrameModel] = []
+
+    def _play(self, link: _Link, policy: Policy) -> GameOver | None:
+        frames = link.frames
+
+        def recorded() -> Iterator[ServerFrameModel]:
+            for frame in frames():
+                self.wire.append(frame)
+                yield frame
+
+        link.frames = recorded  # type: ignore[method-assign]
+        return super()._play(link, policy)
+
+
+Hook = Callable[["Seat", RequestFrame], None]
+
+
+@dataclass
+class Seat:
+    """One agent thread playing one seat with a seeded random policy; `hook` runs before each answer."""
+
+    player: str
+    client: RecordingAgent
+    hook: Hook | None = None
+    rng: random.Random = field(default_factory=random.Random)
+    requests: list[RequestFrame] = field(default_factory=list)
+    unseen: list[tuple[int, int]] = field(default_factory=list)  # (request.seen, events held) mismatches
+    notes: dict[str, Any] = field(default_factory=dict)
+    over: GameOver | None = None
+    error: BaseException | None = None
+    thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self.thread = threading.Thread(target=self._run, name=f"agent-{self.player}", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        try:
+            self.over = self.client.run(self.policy)
+        except BaseException as exc:  # reported by the test
+            self.error = exc
+
+    def policy(self, request: RequestFrame, events: list[EventFrame]) -> dict[str, Any]:
+        self.requests.append(request)
+        if request.seen != len(events):
+            self.unseen.append((request.seen, len(events)))
+        if self.hook is not None:
+            self.hook(self, request)
+        choice = self.rng.choice([c for c in request.choices if c.kind != "abstain"] or request.choices)
+        match choice.kind:
+            case "speak":
+                return {"kind": "speak", "text": (f"{self.player} here. " * 1000)[: choice.max_chars]}
+            case "bid":
+                return {"kind": "bid", "amount": self.rng.randint(0, choice.max_bid or 4)}
+            case "abstain":
+                return {"kind": "abstain"}
+            case kind:
+                return {"kind": kind, "target": self.rng.choice(choice.targets)}
+
+    def send(self, frame: dict[str, Any]) -> None:
+        """Send a raw frame on the current link (from the policy: the agent's own thread)."""
+        assert self.client._link is not None
+        self.client._link.send(frame)
+
+
+class Watcher:
+    """A spectator reading in a thread until `game_over`."""
+
+    def __init__(self, url: str, token: str | None = None) -> None:
+        self.client = SpectatorClient(url, token=token, receive_timeout=0.2)
+        self.frames: list[ServerFrameModel] = []
+        self.welcomed = threading.Event()
+        self.thread = threading.Thread(target=self._read, daemon=True)
+        self.thread.start()
+
+    def _read(self) -> None:
+        for frame in self.client.frames():
+            self.frames.append(frame)
+            if isinstance(frame, Welcome):
+                self.welcomed.set()
+            if isinstance(frame, GameOver):
+                return
+
+    def close(self) -> None:
+        self.client.close()
+        self.thread.join(WAIT_S)
+
+
+@dataclass
+class Played:
+    finished: GameFinished
+    seconds: float
+    seats: dict[str, Seat]
+    public: Watcher
+    full: Watcher
+
+
+def play(
+    server: NetworkServer,
+    *,
+    game_id: str,
+    seed: int,
+    config: GameConfig = CONFIG,
+    hooks: dict[str, Hook] | None = None,
+    before_start: Callable[[GameNetwork], None] = lambda net: None,
+) -> Played:
+    """Host one game on `server` with 8 SDK agents and 2 spectators; stops everything it started."""
+    net = GameNetwork(server, game_id, config.players)
+    seats: dict[str, Seat] = {}
+    watchers: list[Watcher] = []
+    running = None
+    try:
+        for i, (player, seat) in enumerate(net.seats.items()):
+            client = RecordingAgent(
+                net.url(HOST, f"agent-{player}", "agent"),
+                token=seat.token,
+                reconnect_delay=0.05,
+                receive_timeout=0.2,
+            )
+            seats[player] = Seat(player, client, (hooks or {}).get(player), random.Random(seed * 100 + i))
+            seats[player].start()
+        assert net.wait_for_agents(WAIT_S) == []
+        public = Watcher(net.url(HOST, "public-watcher", "ui"))
+        watchers.append(public)
+        full = Watcher(net.url(HOST, "full-watcher", "observer"), token=server.lobby.admin_token)
+        watchers.append(full)
+        assert public.welcomed.wait(WAIT_S)
+        assert full.welcomed.wait(WAIT_S)
+        before_start(net)
+        start = time.monotonic()
+        running = start_game(config, dict(net.seats), seed=seed, observers=net.observers, game_id=game_id)
+        net.bind(running.master)
+        finished = running.wait(GAME_WAIT_S)
+        seconds = time.monotonic() - start
+        for seat in seats.values():
+            assert seat.thread is not None
+            seat.thread.join(WAIT_S)
+            assert not seat.thread.is_alive(), f"{seat.player}'s agent did not finish"
+        for watcher in watchers:
+            watcher.thread.join(WAIT_S)
+        return Played(finished, seconds, seats, public, full)
+    finally:
+        if running is not None:
+            running.stop()
+        for watcher in watchers:
+            watcher.close()
+        for seat in seats.values():
+            if seat.client._link is not None and seat.thread is not None and seat.thread.is_alive():
+                seat.client.disconnect()  # a stuck agent: its reconnections fail once the server stops
+
+
+@pytest.fixture
+def make_server() -> Iterator[Callable[[ServerConfig], NetworkServer]]:
+    started: list[NetworkServer] = []
+
+    def make(config: ServerConfig) -> NetworkServer:
+        started.append(start_server(config))
+        return started[-1]
+
+    try:
+        yield make
+    finally:
+        for server in started:
+            server.stop()
+
+
+@pytest.fixture
+def server(make_server: Callable[[ServerConfig], NetworkServer]) -> NetworkServer:
+    return make_server(ServerConfig(port=0))
+
+
+# ---------------------------------------------------------------------------------------- expectations
+
+
+def audience_events(finished: GameFinished, roles: dict[str, Role], player: str) -> list[dict[str, Any]]:
+    """The recorded events `player` may see, in order."""
+    wolf = ROLE_SPECS[roles[player]].is_wolf
+    allowed = {"public", f"player:{player}"} | ({"wolves"} if wolf else set())
+    return [e for e in finished.record["events"] if e["audience"] in allowed]
+
+
+def payloads(frames: list[ServerFrameModel]) -> list[dict[str, Any]]:
+    return [f.event.model_dump(mode="json") for f in frames if isinstance(f, EventFrame)]
+
+
+def seqs(frames: list[ServerFrameModel]) -> list[int]:
+    return [f.seq for f in frames if isinstance(f, EventFrame)]
+
+
+def assert_agent_saw_its_audience(played: Played, seat: Seat) -> None:
+    assert seat.error is None, f"{seat.player}: {seat.error!r}"
+    assert seat.over is not None
+    expected = audience_events(played.finished, seat.over.roles, seat.player)
+    assert payloads(seat.client.events) == expected, seat.player
+    assert seqs(seat.client.events) == list(range(len(expected)))
+    # On the wire too: each event exactly once, in order, across every connection.
+    assert seqs(seat.client.wire) == list(range(len(expected))), seat.player
+    assert seat.unseen == [], f"{seat.player}: request.seen disagreed with the events held"
+
+
+def assert_watchers_saw_everything(played: Played) -> None:
+    record = played.finished.record["events"]
+    public = [e for e in record if e["audience"] == "public"]
+    for watcher, view, expected in ((played.public, "public", public), (played.full, "full", record)):
+        frames = watcher.frames
+        assert isinstance(frames[0], Welcome)
+        assert (frames[0].view, frames[0].game_id) == (view, played.finished.game_id)
+        assert isinstance(frames[-1], GameOver)
+        assert all(isinstance(f, EventFrame) for f in frames[1:-1]), view
+        assert payloads(frames) == expected, view
+        assert seqs(frames) == list(range(len(expected))), view
+
+
+# ---------------------------------------------------------------------------------------- tests
+
+
+def test_full_remote_game_with_spectators(server):
+    probe: dict[str, Any] = {}
+    lock = threading.Lock()
+
+    def first_asked(seat: Seat, request: RequestFrame) -> None:
+        with lock:  # the first agent asked anything probes the server, mid-game, once
+            if probe:
+                return
+            probe["player"] = seat.player
+        probe["stats"] = stats(server.port)
+        other = next(p for p in CONFIG.players if p != seat.player)
+        abstain = {"kind": "abstain"}
+        seat.send({"type": "act", "phase_id": request.phase_id, "action": abstain, "player": other})
+        seat.send({"type": "act", "phase_id": request.phase_id - 1, "action": abstain})
+        seat.send({"type": "act", "phase_id": request.phase_id + 1, "action": abstain})
+
+    played = play(server, game_id="g-full", seed=4, hooks=dict.fromkeys(CONFIG.players, first_asked))
+    finished = played.finished
+
+    assert finished.outcome is not None
+    assert finished.outcome.winner is not None
+    assert all(n == 0 for n in finished.faults.values()), finished.faults
+    overs = [s.over for s in played.seats.values()]
+    assert all(over is not None and over.game_id == "g-full" for over in overs)
+    assert all(over == overs[0] for over in overs)
+    assert overs[0] is not None
+    assert overs[0].winner == finished.outcome.winner
+    for seat in played.seats.values():
+        assert_agent_saw_its_audience(played, seat)
+    assert_watchers_saw_everything(played)
+    assert played.public.frames[-1] == overs[0]
+
+    # /stats mid-game: 8 agents and 2 spectators.
+    during = probe["stats"]
+    assert during["total_clients"] == 10
+    assert during["by_type"] == {"agent": 8, "ui": 1, "observer": 1}
+    assert {c["client_id"] for c in during["clients"]} == {f"agent-{p}" for p in CONFIG.players} | {
+        "public-watcher",
+        "full-watcher",
+    }
+
+    # Impersonation and stale answers were refused (the connection stays); nobody else got an error.
+    prober = probe["player"]
+    errors = played.seats[prober].client.errors
+    assert [e.code for e in errors] == ["not_your_seat", "stale_phase", "stale_phase"]
+    assert not any(e.closing for e in errors)
+    assert prober in errors[0].message
+    for player, seat in played.seats.items():
+        if player != prober:
+            assert seat.client.errors == []
+
+
+def test_slow_spectator_is_dropped_without_slowing_the_game(make_server, caplog):
+    caplog.set_level(logging.INFO, logger="net.connection")
+    # Small outbox; long speeches (about 8 KB each) so a spectator that never reads fills its socket.
+    server = make_server(
+        ServerConfig(port=0, connection=ConnectionConfig(outbox_bytes=64 * 1024, send_timeout=2.0))
+    )
+    config = dataclasses.replace(CONFIG, rules=dataclasses.replace(CONFIG.rules, max_speech_chars=8000))
+    slow: list[RawWebSocket] = []
+
+    def add_slow(net: GameNetwork) -> None:
+        raw = RawWebSocket(server.port, "/ws/slow-watcher?client_type=observer", rcvbuf=4096)
+        slow.append(raw)
+        raw.send_text(hello(token=server.lobby.admin_token))
+        assert raw.receive_frame()["type"] == "welcome"  # then it never reads again
+
+    try:
+        played = play(server, game_id="g-slow", seed=7, config=config, before_start=add_slow)
+        assert played.seconds < 10  # the phases never waited for the slow one (deadline: 30 s each)
+        record_bytes = sum(len(str(e)) for e in played.finished.record["events"])
+        assert record_bytes > 200_000  # far more than the slow socket and its outbox can hold
+        after = poll_stats(server.port, lambda s: "slow-watcher" not in str(s["clients"]))
+        assert "slow-watcher" not in str(after["clients"])
+        assert any(
+            "slow-watcher" in r.getMessage() and "slow consumer dropped" in r.getMessage()
+            for r in caplog.records
+        )
+    finally:
+        for raw in slow:
+            raw.close()
+    assert_watchers_saw_everything(played)
+    for seat in played.seats.values():
+        assert_agent_saw_its_audience(played, seat)
+
+
+def test_agent_reconnects_mid_game_and_loses_nothing(server):
+    dropped: dict[str, Any] = {}
+    lock = threading.Lock()
+
+    def drop_on_third_request(seat: Seat, request: RequestFrame) -> None:
+        if len(seat.requests) != 3:
+            return
+        with lock:  # the first agent at its third request drops its connection, once
+            if dropped:
+                return
+            dropped.update(player=seat.player, at=len(seat.client.events))
+        seat.client.disconnect()  # the answer below fails; the SDK reconnects and resumes
+
+    hooks = dict.fromkeys(CONFIG.players, drop_on_third_request)
+    played = play(server, game_id="g-drop", seed=11, hooks=hooks)
+    seat = played.seats[dropped["player"]]
+    assert 0 < dropped["at"] < len(seat.client.events)  # really mid-game
+    welcomes = [f for f in seat.client.wire if isinstance(f, Welcome)]
+    assert [w.resume_from for w in welcomes] == [0, dropped["at"]]
+    assert_agent_saw_its_audience(played, seat)
+    assert [f for f in seat.client.wire if isinstance(f, ErrorFrame)] == []
+    assert played.finished.faults[seat.player] == 0  # back in time: no default action played for it
+    for other in played.seats.values():
+        assert_agent_saw_its_audience(played, other)
+    assert_watchers_saw_everything(played)
