@@ -20,6 +20,7 @@ Theory of operation (trio-websocket's shape, split by concern):
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections import deque
 from collections.abc import Callable
@@ -81,7 +82,8 @@ class Connection:
         self._size = 0
         self._binary = False
         self._last_heard = trio.current_time()
-        self._last_pong = self._last_heard
+        self._sending = False
+        self._farewell = b""
         self._tokens = config.burst
         self._refilled = self._last_heard
         self.close_code: int | None = None
@@ -103,11 +105,15 @@ class Connection:
 
     # ------------------------------------------------------------------ sending (never blocks)
 
-    def send_nowait(self, frame: bytes) -> None:
-        """Queue raw frame bytes; on overflow the peer is too slow: drop it (1008)."""
+    def send_nowait(self, frame: bytes, *, catch_up: bool = False) -> None:
+        """Queue raw frame bytes; on overflow the peer is too slow: drop it (1008).
+
+        `catch_up` marks the one-off backlog sent when a client (re)joins: it may exceed the bound,
+        which is about data piling up while the peer does not read, not about history it asked for.
+        """
         if self._closing:
             return
-        if self._outbox_size + len(frame) > self.config.outbox_bytes:
+        if not catch_up and self._outbox_size + len(frame) > self.config.outbox_bytes:
             logger.info("%s: outbox over %d bytes: slow consumer dropped", self, self.config.outbox_bytes)
             self._abort(CLOSE_POLICY, "too slow: outbound queue full")
             return
@@ -134,6 +140,11 @@ class Connection:
     def _abort(self, code: int, reason: str) -> None:
         if self.close_code is None:
             self.close_code, self.close_reason = code, reason
+        if not self._sending and not self._closing:  # the stream is between frames: say goodbye
+            try:
+                self._farewell = self._ws.send(CloseConnection(code=code, reason=reason))
+            except WsLocalProtocolError:
+                self._farewell = b""
         self._closing = True
         self._outbox.clear()
         self._outbox_size = 0
@@ -156,6 +167,10 @@ class Connection:
         finally:
             if self.close_code is None:
                 self.close_code = 1006
+            if self._farewell:  # best effort: a peer that still reads learns why (1001, 1008)
+                with trio.move_on_after(0.2):
+                    with contextlib.suppress(trio.BrokenResourceError, trio.ClosedResourceError):
+                        await self._stream.send_all(self._farewell)
             await trio.aclose_forcefully(self._stream)
 
     async def _writer(self) -> None:
@@ -167,8 +182,10 @@ class Connection:
                     data = b"".join(self._outbox)
                     self._outbox.clear()
                     self._outbox_size = 0
+                    self._sending = True  # a cancelled send_all may leave half a frame on the wire
                     with trio.move_on_after(self.config.send_timeout) as scope:
                         await self._stream.send_all(data)
+                    self._sending = scope.cancelled_caught
                     if scope.cancelled_caught:
                         logger.info("%s: send timed out: slow consumer dropped", self)
                         self._abort(CLOSE_POLICY, "too slow: send timed out")
@@ -285,7 +302,7 @@ class Connection:
         self._send_control(event.response())
 
     def _handle_pong(self, event: Pong) -> None:
-        self._last_pong = trio.current_time()
+        """Nothing to do: any data from the peer (a pong included) refreshes `_last_heard`."""
 
     def _handle_close(self, event: CloseConnection) -> None:
         state = self._ws.state

@@ -146,6 +146,7 @@ class ClientSession:
             self.send_error(ErrorCode.BAD_TOKEN, "no seat has this token", close_code=CLOSE_BAD_TOKEN)
             return
         self.seat = seat
+        resume_from = self._check_resume(resume_from, len(seat.history))
         self._welcome(seat.game_id, f"player:{seat.player}", seat.player, resume_from)
         seat.attach(self, resume_from)
 
@@ -159,8 +160,18 @@ class ClientSession:
             self.send_error(ErrorCode.NO_GAME, "no game is hosted here yet", close_code=CLOSE_POLICY)
             return
         self.hub = hub
+        resume_from = self._check_resume(resume_from, len(hub.history))
         self._welcome(hub.game_id, str(view), None, resume_from)
         hub.attach(self, resume_from)
+
+    def _check_resume(self, resume_from: int, available: int) -> int:
+        if resume_from <= available:
+            return resume_from
+        self.send_error(
+            ErrorCode.INVALID_FRAME,
+            f"resume_from {resume_from} is past the {available} events of this view; resuming there",
+        )
+        return available
 
     def _welcome(self, game_id: str, view: str, seat: PlayerId | None, resume_from: int) -> None:
         frame = {

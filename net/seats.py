@@ -142,7 +142,7 @@ class RemoteSeat(TrioRecipient):
         self.client = client
         self._generation += 1
         self.connected.set()
-        client.connection.send_nowait(b"".join(self.history[resume_from:]))
+        client.connection.send_nowait(b"".join(self.history[resume_from:]), catch_up=True)
         if self._finished is not None:
             client.connection.send_nowait(self._finished)
             client.connection.close_nowait(CLOSE_GAME_OVER, "game over")
@@ -228,14 +228,16 @@ class ViewHub(TrioRecipient):
                 self._finished = _game_over(message)
                 for client in self.clients:
                     client.connection.send_nowait(self._finished)
+                    client.connection.close_nowait(CLOSE_GAME_OVER, "game over")
             case _:
                 logger.warning("%s: unexpected message %r", self, message)
 
     def attach(self, client: Client, resume_from: int) -> None:
         """A spectator said hello: catch it up from `resume_from`, then keep it posted."""
-        client.connection.send_nowait(b"".join(self.history[resume_from:]))
+        client.connection.send_nowait(b"".join(self.history[resume_from:]), catch_up=True)
         if self._finished is not None:
             client.connection.send_nowait(self._finished)
+            client.connection.close_nowait(CLOSE_GAME_OVER, "game over")
         self.clients.append(client)
 
     def detach(self, client: Client) -> None:

@@ -238,9 +238,11 @@ async def test_silent_peer_is_dropped_after_the_ping_timeout(autojump_clock):
         assert (h.conn.close_code, h.conn.close_reason) == (CLOSE_GOING_AWAY, "ping timeout")
         elapsed = trio.current_time() - start
         assert CONFIG.ping_interval + CONFIG.ping_timeout <= elapsed < 2 * CONFIG.ping_interval + 1
-        # The ping was sent before the drop (the peer's buffer still holds it).
+        # The ping was sent before the drop, then a close frame saying why (the peer's buffer holds both).
         events = await h.peer.read()
         assert any(isinstance(e, Ping) for e in events)
+        closes = [e for e in events if isinstance(e, CloseConnection)]
+        assert [(c.code, c.reason) for c in closes] == [(CLOSE_GOING_AWAY, "ping timeout")]
 
 
 async def test_peer_that_answers_pings_stays(autojump_clock):

@@ -16,11 +16,18 @@ from typing import Any
 import pytest
 import simple_websocket
 
-from actors.messages import PUBLIC_VIEW, Deliver
+from actors.messages import PUBLIC_VIEW, Deliver, GameFinished
 from engine import Game, preset
 from engine.events import Scope
 from net.connection import ConnectionConfig
-from net.errors import CLOSE_BAD_TOKEN, CLOSE_GOING_AWAY, CLOSE_POLICY, CLOSE_PROTOCOL_ERROR, CLOSE_TOO_BIG
+from net.errors import (
+    CLOSE_BAD_TOKEN,
+    CLOSE_GAME_OVER,
+    CLOSE_GOING_AWAY,
+    CLOSE_POLICY,
+    CLOSE_PROTOCOL_ERROR,
+    CLOSE_TOO_BIG,
+)
 from net.hosting import GameNetwork
 from net.server import NetworkServer, ServerConfig
 from tests.net.netutil import (
@@ -307,3 +314,57 @@ def test_stop_closes_every_client_with_1001(make_server, clients):
     assert code == CLOSE_GOING_AWAY
     with pytest.raises(ConnectionRefusedError):
         socket.create_connection((HOST, server.port), timeout=WAIT_S).close()
+
+
+# ------------------------------------------------------------------------------------- catch-up and the end
+
+
+def _feed(game: GameNetwork, events: list[Any], first_seq: int = 0) -> None:
+    """What the game master would tell the public hub."""
+    game.hubs[PUBLIC_VIEW].tell(
+        Deliver(game_id="g1", view=PUBLIC_VIEW, first_seq=first_seq, events=tuple(events))
+    )
+
+
+def _public_events(count: int) -> list[Any]:
+    engine_game = Game.new(CONFIG, seed=3)
+    events = [e for e in engine_game.events if e.audience.scope is Scope.PUBLIC]
+    return (events * (count // len(events) + 1))[:count]
+
+
+def test_catch_up_bigger_than_the_outbox_is_not_a_slow_consumer(make_server, clients):
+    server = make_server(ServerConfig(port=0, connection=ConnectionConfig(outbox_bytes=4096)))
+    game = GameNetwork(server, "g1", [])
+    _feed(game, _public_events(200))  # about 20 KB of history, five times the outbox bound
+    poll_stats(server.port, lambda s: True)  # a round trip through the server: the feed is in
+    ws = clients.connect(server.port, "late")
+    ws.send(hello())
+    assert receive(ws)["type"] == "welcome"
+    seqs = [receive(ws)["seq"] for _ in range(200)]
+    assert seqs == list(range(200))
+
+
+def test_resume_past_the_end_is_named_and_resumes_at_the_end(server, game, clients):
+    _feed(game, _public_events(5))
+    poll_stats(server.port, lambda s: True)
+    ws = clients.connect(server.port, "future")
+    ws.send(hello(resume_from=50))
+    error = receive(ws)
+    assert error["type"] == "error"
+    assert "resume_from 50 is past the 5 events" in error["message"]
+    welcome = receive(ws)
+    assert (welcome["type"], welcome["resume_from"]) == ("welcome", 5)
+
+
+def test_spectators_get_game_over_then_a_4000_close(server, game, clients):
+    ws = greeted(clients, server.port, "watcher")
+    finished = GameFinished(game_id="g1", outcome=None, record={"events": []}, faults={})
+    game.hubs[PUBLIC_VIEW].tell(finished)
+    frames, code = read_to_close(ws)
+    assert [f["type"] for f in frames] == ["game_over"]
+    assert code == CLOSE_GAME_OVER
+    late = clients.connect(server.port, "late")
+    late.send(hello())
+    frames, code = read_to_close(late)
+    assert [f["type"] for f in frames] == ["welcome", "game_over"]
+    assert code == CLOSE_GAME_OVER
