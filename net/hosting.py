@@ -77,7 +77,7 @@ class GameNetwork:
     def bind(self, master: Recipient) -> None:
         """Tell the seats who the game master is (so a lost seat can be reported before any request)."""
         for seat in self.seats.values():
-            self.server.call_soon(setattr, seat, "master", master)
+            self.server.call_soon(seat.bind, master)
 
     @property
     def observers(self) -> list[tuple[Recipient, View]]:

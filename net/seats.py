@@ -97,6 +97,7 @@ class RemoteSeat(TrioRecipient):
         self._requested_at = 0.0
         self._finished: bytes | None = None
         self._given_up = False
+        self._lost: str | None = None
         self._generation = 0
 
     def __str__(self) -> str:
@@ -110,7 +111,8 @@ class RemoteSeat(TrioRecipient):
                 if self.client is not None:
                     self.client.connection.send_nowait(data)
             case RequestAction():
-                self.master = message.reply_to
+                if self.master is None:
+                    self.bind(message.reply_to)
                 self._request, self._requested_at = message, self._clock()
                 self._send_request()
             case ActionRejected(phase_id=phase_id, reason=reason):
@@ -166,9 +168,18 @@ class RemoteSeat(TrioRecipient):
         if self.client is None and generation == self._generation and self._finished is None:
             self.give_up(f"disconnected for more than {self.grace_s:g} s")
 
+    def bind(self, master: Recipient) -> None:
+        """Learn the game master (Trio thread); a seat lost before that is reported now."""
+        self.master = master
+        if self._lost is not None:
+            self.give_up(self._lost)
+
     def give_up(self, reason: str) -> None:
         """Tell the game master this seat is lost; it plays default actions from now on."""
-        if self._given_up or self.master is None:
+        if self._given_up:
+            return
+        if self.master is None:  # lost before the game started: report it once the master is known
+            self._lost = reason
             return
         self._given_up = True
         phase_id = self._request.phase_id if self._request else 0

@@ -18,14 +18,17 @@ from typing import Any
 
 import pytest
 
+from actors.agents import RandomAgent
 from actors.host import start_game
-from actors.messages import GameFinished
+from actors.messages import FULL_VIEW, GameFinished
 from engine import ROLE_SPECS, GameConfig, Role, preset
+from engine.events import PlayerFaulted
 from net.client import AgentClient, Policy, ServerFrameModel, SpectatorClient, _Link
 from net.connection import ConnectionConfig
 from net.hosting import GameNetwork
 from net.protocol import ErrorFrame, EventFrame, GameOver, RequestFrame, Welcome
 from net.server import NetworkServer, ServerConfig
+from tests.fakes import Collector
 from tests.net.netutil import HOST, WAIT_S, RawWebSocket, hello, poll_stats, start_server, stats
 
 CONFIG = preset("classic-8")
@@ -367,3 +370,30 @@ def test_agent_reconnects_mid_game_and_loses_nothing(server):
     for other in played.seats.values():
         assert_agent_saw_its_audience(played, other)
     assert_watchers_saw_everything(played)
+
+
+def test_an_agent_gone_for_longer_than_the_grace_period_forfeits_its_seat(server):
+    """The seat is given up (defaults from then on, without waiting for deadlines) and the game ends."""
+    config = preset("aiwolf-5")
+    net = GameNetwork(server, "grace", ["Alice"], grace_s=0.3)
+    gone = RawWebSocket(server.port, "/ws/alice?client_type=agent")
+    try:
+        gone.send_text(hello(net.seats["Alice"].token))
+        assert net.wait_for_agents(WAIT_S) == []
+    finally:
+        gone.close()  # and never comes back
+    seats: dict[str, Any] = {p: RandomAgent(i) for i, p in enumerate(config.players) if p != "Alice"}
+    seats["Alice"] = net.seats["Alice"]
+    watcher = Collector()
+    running = start_game(
+        config, seats, seed=5, timeout_s=60, observers=[(watcher, FULL_VIEW)], game_id="grace"
+    )
+    try:
+        net.bind(running.master)
+        finished = running.wait(GAME_WAIT_S)  # with 60 s deadlines, only the forfeit lets it end in time
+    finally:
+        running.stop()
+    assert finished.outcome is not None
+    faults = [e for e in watcher.events if isinstance(e, PlayerFaulted)]
+    assert [f.player for f in faults] == ["Alice"]
+    assert faults[0].reason == "agent failed: disconnected for more than 0.3 s"
