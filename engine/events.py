@@ -244,6 +244,17 @@ class PlayerFaulted(Event):
 
 
 @dataclass(slots=True, kw_only=True)
+class Reasoned(Event):
+    """A player's private reasoning, as his agent reported it (audience: game master, i.e. full view)."""
+
+    type: ClassVar[str] = "reasoned"
+    player: PlayerId
+    phase: Phase
+    phase_id: int
+    text: str
+
+
+@dataclass(slots=True, kw_only=True)
 class GameEnded(Event):
     """The outcome and every role."""
 
@@ -276,6 +287,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         NightResolved,
         HunterShot,
         PlayerFaulted,
+        Reasoned,
         GameEnded,
     )
 }

@@ -44,6 +44,7 @@ from engine.agenda import Step
 from engine.config import GameConfig, Reveal
 from engine.errors import ConfigError, IllegalAction
 from engine.events import (
+    GAME_MASTER,
     PUBLIC,
     WOLVES,
     ActionRecorded,
@@ -55,6 +56,7 @@ from engine.events import (
     PhaseStarted,
     PlayerDied,
     PlayerFaulted,
+    Reasoned,
     RoleAssigned,
     Scope,
     WolvesMet,
@@ -323,6 +325,25 @@ class Game:
         mark = len(self._events)
         self._inputs.append({"fault": player, "reason": reason})
         self._fault(player, reason)
+        return self._events[mark:]
+
+    def note_reasoning(self, player: PlayerId, text: str) -> list[Event]:
+        """Record a player's private reasoning (seen only by the game master and the full view).
+
+        It changes nothing in the game; it is an input so that a replayed log keeps it in place.
+        """
+        if player not in self._seat:
+            raise IllegalAction(f"unknown player {player!r}", player)
+        if self._outcome is not None:
+            return []
+        mark = len(self._events)
+        self._inputs.append({"reasoning": player, "text": text})
+        phase, phase_id = self._phase, self._phase_id
+        self._emit(
+            Reasoned(
+                audience=GAME_MASTER, day=self._day, player=player, phase=phase, phase_id=phase_id, text=text
+            )
+        )
         return self._events[mark:]
 
     def _check(self, player: PlayerId, action: Action) -> None:

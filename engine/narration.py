@@ -22,6 +22,7 @@ from engine.events import (
     PhaseStarted,
     PlayerDied,
     PlayerFaulted,
+    Reasoned,
     RoleAssigned,
     SeerLearned,
     Spoke,
@@ -140,6 +141,8 @@ def narrate(event: Event) -> str | None:  # noqa: PLR0912 - one branch per kind 
             return f"{hunter} shoots {target}."
         case PlayerFaulted(player=player, phase=phase, reason=reason):
             return f"{player} faulted in the {phase.value} phase: {reason}."
+        case Reasoned(player=player, text=text):
+            return f"{player} thinks: {text}"
         case GameEnded():
             return _ended(event)
         case _:  # ActionRecorded and anything purely technical

@@ -92,5 +92,7 @@ def _reapply(game: Game, item: Mapping[str, Any], step: int) -> None:
         game.deadline_passed(item["deadline"])
     elif "fault" in item:
         game.note_fault(PlayerId(item["fault"]), str(item["reason"]))
+    elif "reasoning" in item:
+        game.note_reasoning(PlayerId(item["reasoning"]), str(item["text"]))
     else:
         game.apply(PlayerId(item["player"]), action_from_dict(item["action"]))

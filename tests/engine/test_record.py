@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from engine import PRESETS, Game, Kill, Phase, ReplayError, Role, replay, to_record
+from engine import PRESETS, Game, Kill, Phase, ReplayError, Role, Scope, event_to_dict, replay, to_record
 from tests.engine.helpers import ALICE, BRUNO, CHLOE, DAMIEN, QUIET, make_game, play_random, run_phase
 
 SEEDS = range(25)
@@ -138,3 +138,17 @@ def test_editing_a_record_leaves_the_game_alone() -> None:
     first_action(record)["player"] = "Zoe"
     assert game.snapshot() == before
     assert replay(to_record(game)).events == game.events
+
+
+def test_reasoning_is_game_master_only_changes_nothing_and_replays():
+    game = Game.new(PRESETS["aiwolf-5"], seed=4)
+    player = game.players[0]
+    awaiting_before = game.awaiting()
+    events = game.note_reasoning(player, "Bruno is too quiet.")
+    assert [e.type for e in events] == ["reasoned"]
+    assert events[0].audience.scope is Scope.GAME_MASTER
+    assert game.awaiting() == awaiting_before
+    assert all(e.type != "reasoned" for p in game.players for e in game.observe(p).events)
+    assert "Bruno is too quiet." not in json.dumps([event_to_dict(e) for e in game.public_events()])
+    again = replay(json.loads(json.dumps(to_record(game))))
+    assert [event_to_dict(e) for e in again.events] == [event_to_dict(e) for e in game.events]

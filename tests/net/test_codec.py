@@ -340,6 +340,7 @@ def test_every_event_of_random_games_is_a_valid_frame():
     for name in PRESETS:
         for seed in SEEDS:
             game = Game.new(preset(name), seed=seed)
+            game.note_reasoning(game.players[0], "I will play it safe tonight.")  # agents' reasoning, too
             play_random(game, random.Random(seed), deadline_rate=0.05)
             frames = event_dicts(0, game.events)
             assert [f["seq"] for f in frames] == list(range(len(game.events)))
