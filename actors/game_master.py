@@ -95,6 +95,7 @@ class GameMasterActor(pykka.ThreadingActor):
         self._requested_phase = -1
         self._disabled: set[PlayerId] = set()
         self._faults: dict[PlayerId, int] = dict.fromkeys(game.players, 0)
+        self._usage: dict[PlayerId, dict[str, float]] = {}
         self._finished = False
         self._is_wolf = {p: ROLE_SPECS[game.role_of(p)].is_wolf for p in game.players}
         self._lazy = {player_view(p) for p in lazy_seats}
@@ -163,6 +164,8 @@ class GameMasterActor(pykka.ThreadingActor):
 
     def _on_submit(self, msg: SubmitAction) -> None:
         game = self._game
+        if msg.detail and msg.player in self._seats and msg.game_id == self.game_id:
+            self._take_detail(msg.player, msg.detail)
         status, reason = "accepted", None
         if msg.game_id != self.game_id or msg.phase_id != game.phase_id:
             status, reason = "late", f"phase {msg.phase_id} is over"
@@ -194,6 +197,20 @@ class GameMasterActor(pykka.ThreadingActor):
                 ActionRejected(game_id=self.game_id, phase_id=msg.phase_id, player=msg.player, reason=reason),
             )
         self._advance()
+
+    def _take_detail(self, player: PlayerId, detail: dict[str, Any]) -> None:
+        """What an agent reports beside its action: faults, private reasoning, usage (LLM seats)."""
+        for fault in detail.get("faults") or ():
+            self._game.note_fault(player, str(fault))
+        reasoning = detail.get("reasoning")
+        if isinstance(reasoning, str) and reasoning:
+            self._game.note_reasoning(player, reasoning)
+        usage = detail.get("usage")
+        if isinstance(usage, dict):
+            totals = self._usage.setdefault(player, {})
+            for key, value in usage.items():
+                if isinstance(value, int | float):
+                    totals[key] = round(totals.get(key, 0) + value, 6)
 
     def _on_agent_failed(self, msg: AgentFailed) -> None:
         if msg.player not in self._seats or msg.player in self._disabled:
@@ -347,6 +364,7 @@ class GameMasterActor(pykka.ThreadingActor):
             outcome=self._game.outcome(),
             record=to_record(self._game),
             faults=dict(self._faults),
+            usage={p: dict(u) for p, u in self._usage.items()},
         )
 
     def _finish(self, *, aborted: bool) -> None:
@@ -359,7 +377,7 @@ class GameMasterActor(pykka.ThreadingActor):
         message = self._finished_message()
         if self._log is not None:
             self._log.write("record", record=message.record)
-            self._log.write("finished", aborted=aborted, faults=message.faults)
+            self._log.write("finished", aborted=aborted, faults=message.faults, usage=message.usage)
             self._log.close()
         notified: list[Recipient] = []
         for subscribers in self._subscribers.values():

@@ -8,7 +8,7 @@ and dropped.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Protocol
 
@@ -145,9 +145,14 @@ class Unsubscribe:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class GameFinished:
-    """Game master -> subscribers and host: the game is over (or was aborted, `outcome` None)."""
+    """Game master -> subscribers and host: the game is over (or was aborted, `outcome` None).
+
+    `faults` counts each seat's faults; `usage` sums what LLM seats reported (calls, retries, tokens,
+    latency).
+    """
 
     game_id: str
     outcome: Outcome | None
     record: dict[str, Any]
     faults: dict[PlayerId, int]
+    usage: dict[PlayerId, dict[str, float]] = field(default_factory=dict)

@@ -1,0 +1,163 @@
+"""LLMAgent: a seat played by a model on an Ollama server, which can never break a game.
+
+Every decision is one chat request with `format=` the reply schema of that menu (legal names as
+enums), at most `max_retries` times more with the error explained, then the default action
+(abstain). Each bad reply is reported as a fault of the seat with the raw reply.
+
+Failures of the server are data too (decided, documented in docs/architecture.md):
+- the server cannot be reached, or the model is not on it: said once, and the built-in agent plays
+  the seat for the rest of the game (a fault records it);
+- a timeout or a server error on one call: the built-in agent decides that action (a fault records it).
+
+The agent runs in its `PlayerActor`'s thread, so seats think in parallel; a per-host semaphore
+(`parallel`, as Ollama's OLLAMA_NUM_PARALLEL) keeps one GPU from being oversubscribed. What the
+seat reports to the game master rides on `last_detail`: faults, private reasoning, token usage.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Any
+
+import httpx
+import ollama
+
+from actors.agents import Agent
+from actors.llm.config import LLMSettings
+from actors.llm.personas import Persona
+from actors.llm.prompts import decision_prompt, system_prompt
+from actors.llm.reply import ReplyError, parse_reply, reply_schema
+from engine import Abstain, Action, Choice, GameConfig, Observation
+
+logger = logging.getLogger(__name__)
+
+_LIMITERS: dict[str, threading.BoundedSemaphore] = {}
+_LIMITERS_LOCK = threading.Lock()
+RAW_KEPT = 400  # characters of a bad reply kept in its fault
+
+
+def host_limiter(host: str, parallel: int) -> threading.BoundedSemaphore:
+    """The one semaphore of a host: at most `parallel` requests in flight to it from this process."""
+    with _LIMITERS_LOCK:
+        limiter = _LIMITERS.get(host)
+        if limiter is None:
+            limiter = _LIMITERS[host] = threading.BoundedSemaphore(parallel)
+        return limiter
+
+
+class LLMAgent:
+    """A seat played by `settings.model`; falls back on `fallback` when the server fails it."""
+
+    def __init__(
+        self,
+        settings: LLMSettings,
+        config: GameConfig,
+        *,
+        persona: Persona,
+        fallback: Agent,
+        client: ollama.Client | None = None,
+        limiter: threading.BoundedSemaphore | None = None,
+    ) -> None:
+        """`client` and `limiter` may be injected (tests); by default they come from the settings."""
+        self.settings = settings
+        self.config = config
+        self.persona = persona
+        self._fallback = fallback
+        self._client = client or ollama.Client(host=settings.host, timeout=settings.timeout_s)
+        self._limiter = limiter or host_limiter(settings.host, settings.parallel)
+        self._broken: str | None = None
+        #: What the last decision reports to the game master (faults, reasoning, usage).
+        self.last_detail: dict[str, Any] | None = None
+
+    def __str__(self) -> str:
+        return f"LLMAgent({self.settings.model}@{self.settings.host})"
+
+    def decide(self, observation: Observation, choices: tuple[Choice, ...]) -> Action:
+        """Ask the model (with bounded retries); never raises for anything the server or model does."""
+        detail: dict[str, Any] = {
+            "model": self.settings.model,
+            "faults": [],
+            "reasoning": None,
+            "usage": {"calls": 0, "retries": 0, "prompt_tokens": 0, "completion_tokens": 0, "latency_s": 0.0},
+        }
+        self.last_detail = detail
+        if self._broken is not None:
+            detail["fallback"] = True
+            return self._fallback.decide(observation, choices)
+        messages = [
+            {"role": "system", "content": system_prompt(self.config, observation, self.persona)},
+            {"role": "user", "content": decision_prompt(observation, choices, self.settings.context_chars)},
+        ]
+        schema = reply_schema(choices)
+        for attempt in range(1 + self.settings.max_retries):
+            text = self._call(messages, schema, detail)
+            if text is None:  # the server failed this call: the built-in agent decides it
+                detail["fallback"] = True
+                return self._fallback.decide(observation, choices)
+            if attempt:
+                detail["usage"]["retries"] += 1
+            try:
+                action, reasoning = parse_reply(text, choices)
+            except ReplyError as error:
+                detail["faults"].append(
+                    f"invalid reply (attempt {attempt + 1}): {error}; raw: {text[:RAW_KEPT]!r}"
+                )
+                messages += [
+                    {"role": "assistant", "content": text},
+                    {
+                        "role": "user",
+                        "content": f"That reply is invalid: {error}. Answer again, following the schema.",
+                    },
+                ]
+                continue
+            detail["reasoning"] = reasoning
+            return action
+        detail["faults"].append(f"no valid reply after {1 + self.settings.max_retries} attempts: abstained")
+        return Abstain()
+
+    def _call(
+        self, messages: list[dict[str, str]], schema: dict[str, Any], detail: dict[str, Any]
+    ) -> str | None:
+        usage = detail["usage"]
+        started = time.monotonic()
+        try:
+            with self._limiter:
+                response = self._client.chat(
+                    model=self.settings.model,
+                    messages=messages,
+                    format=schema,
+                    options=self.settings.options.as_dict() or None,
+                    stream=False,
+                )
+        except ConnectionError as exc:  # the client's own translation of a refused connection
+            self._break(f"no Ollama server at {self.settings.host} ({exc})", detail)
+            return None
+        except ollama.ResponseError as exc:
+            if exc.status_code == 404:  # noqa: PLR2004 - model not found: it will not appear mid-game
+                self._break(
+                    f"model {self.settings.model!r} is not on {self.settings.host}: {exc.error}", detail
+                )
+            else:
+                detail["faults"].append(
+                    f"Ollama error {exc.status_code}: {exc.error}; the built-in agent decided"
+                )
+            return None
+        except httpx.HTTPError as exc:  # timeouts and other transport errors leak from the client
+            kind = type(exc).__name__
+            detail["faults"].append(
+                f"LLM call failed ({kind} after {time.monotonic() - started:.1f} s); built-in agent decided"
+            )
+            return None
+        finally:
+            usage["latency_s"] = round(usage["latency_s"] + time.monotonic() - started, 6)
+        usage["calls"] += 1
+        usage["prompt_tokens"] += response.prompt_eval_count or 0
+        usage["completion_tokens"] += response.eval_count or 0
+        return response.message.content or ""
+
+    def _break(self, reason: str, detail: dict[str, Any]) -> None:
+        self._broken = reason
+        logger.warning("%s: %s; the built-in agent plays this seat from now on", self, reason)
+        detail["faults"].append(f"{reason}; the built-in agent plays this seat from now on")

@@ -1,0 +1,82 @@
+"""The reply a decision asks for: a JSON Schema built per request (legal names as enums), and its check.
+
+The schema goes to Ollama as `format=`, which constrains generation; the check below does not trust
+that (a model, a proxy or a server may ignore it) and says precisely what is wrong, so the model can
+be asked again with the error explained.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from engine import Abstain, Action, ActionKind, Bid, Choice, Speak, action_from_dict
+
+
+class ReplyError(ValueError):
+    """The model's reply is unusable; the message says why, in words a model can act on."""
+
+
+def reply_schema(choices: tuple[Choice, ...]) -> dict[str, Any]:
+    """The JSON Schema of a valid reply to this menu."""
+    kinds = [c.kind.value for c in choices]
+    properties: dict[str, Any] = {
+        "reasoning": {"type": "string", "description": "private thoughts, seen by nobody else"},
+        "action": {"type": "string", "enum": kinds},
+    }
+    required = ["reasoning", "action"]
+    targets = sorted({t for c in choices for t in c.targets})
+    if targets:
+        properties["target"] = {"type": "string", "enum": targets}
+    if any(c.kind is ActionKind.SPEAK for c in choices):
+        properties["speech"] = {"type": "string", "description": "what you say aloud"}
+    bids = [c for c in choices if c.kind is ActionKind.BID]
+    if bids:
+        properties["bid"] = {"type": "integer", "minimum": 0, "maximum": bids[0].max_bid}
+    return {"type": "object", "properties": properties, "required": required}
+
+
+def parse_reply(text: str, choices: tuple[Choice, ...]) -> tuple[Action, str | None]:
+    """The action a reply chooses and its private reasoning; raises ReplyError saying what is wrong."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ReplyError(f"the reply is not valid JSON ({exc.msg} at character {exc.pos})") from None
+    if not isinstance(data, dict):
+        raise ReplyError("the reply must be a JSON object")
+    reasoning = data.get("reasoning")
+    reasoning = reasoning.strip() if isinstance(reasoning, str) and reasoning.strip() else None
+    kind = data.get("action")
+    by_kind = {c.kind.value: c for c in choices}
+    if kind not in by_kind:
+        raise ReplyError(f'"action" must be one of {", ".join(by_kind)}; got {kind!r}')
+    choice = by_kind[kind]
+    match choice.kind:
+        case ActionKind.ABSTAIN:
+            return Abstain(), reasoning
+        case ActionKind.SPEAK:
+            speech = data.get("speech")
+            if not isinstance(speech, str) or not speech.strip():
+                raise ReplyError('"speak" needs a non-empty "speech"')
+            return Speak(_shorten(speech.strip(), choice.max_chars)), reasoning
+        case ActionKind.BID:
+            amount = data.get("bid")
+            if type(amount) is not int or not 0 <= amount <= choice.max_bid:
+                raise ReplyError(f'"bid" must be an integer from 0 to {choice.max_bid}; got {amount!r}')
+            return Bid(amount), reasoning
+        case _:
+            target = data.get("target")
+            if target not in choice.targets:
+                raise ReplyError(
+                    f'"{kind}" needs "target" to be one of {", ".join(choice.targets)}; got {target!r}'
+                )
+            return action_from_dict({"kind": kind, "target": target}), reasoning
+
+
+def _shorten(text: str, limit: int) -> str:
+    """Cut an over-long speech at the last sentence end that fits (models run on)."""
+    if len(text) <= limit:
+        return text
+    cut = text[:limit]
+    end = max(cut.rfind(". "), cut.rfind("! "), cut.rfind("? "))
+    return cut[: end + 1] if end > limit // 2 else cut
