@@ -9,6 +9,7 @@ Wiring only: parse arguments, build the config and the agents, start the actors,
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import secrets
@@ -18,10 +19,14 @@ import uuid
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from pydantic import ValidationError
+
 from actors.agents import Agent, RandomAgent
 from actors.gamelog import GameLogError, load_record
 from actors.heuristic import HeuristicAgent
 from actors.host import Seat, start_game
+from actors.llm import PERSONAS, LLMAgent, LLMSettings, OllamaOptions, default_host
+from actors.llm.probe import LLMUnavailable, has_model, list_models
 from actors.messages import FULL_VIEW, PUBLIC_VIEW, Recipient, View
 from actors.scripted import ScriptedAgent, ScriptError
 from actors.transcript import TranscriptActor
@@ -32,25 +37,60 @@ from net.server import NetworkServer, ServerConfig
 
 EXIT_USAGE = 2
 _WINNERS = {Team.VILLAGE: "the village wins", Team.WOLVES: "the wolves win", None: "no winner"}
-AGENT_KINDS = ("heuristic", "random", "scripted:PATH", "remote")
+AGENT_KINDS = ("heuristic", "random", "scripted:PATH", "ollama:MODEL", "remote")
 DEFAULT_PORT = 8765
+SHOWN_MODELS = 6  # model names listed in the one-line Ollama status
 
 
-def _agent_factory(spec: str) -> Callable[[int], Agent | None]:
-    """Parse an agent spec into a factory taking a seed (None: a remote seat); ValueError if unknown."""
+AgentFactory = Callable[[int, int], Agent | None]  # (seed, seat index) -> agent; None: a remote seat
+
+
+def _agent_factory(spec: str, args: argparse.Namespace, config: GameConfig) -> AgentFactory:
+    """Parse an agent spec into a factory; raises ValueError saying what is wrong."""
     kind, _, arg = spec.partition(":")
     if kind == "remote" and not arg:
-        return lambda _seed: None
+        return lambda _seed, _i: None
     if kind == "heuristic" and not arg:
-        return HeuristicAgent
+        return lambda seed, _i: HeuristicAgent(seed)
     if kind == "random" and not arg:
-        return RandomAgent
+        return lambda seed, _i: RandomAgent(seed)
     if kind == "scripted":
         if not arg:
             raise ValueError("scripted needs a path: scripted:path/to/script.toml")
         agent = ScriptedAgent.from_file(Path(arg))
-        return lambda _seed: agent
+        return lambda _seed, _i: agent
+    if kind == "ollama":
+        if not arg:
+            raise ValueError("ollama needs a model: ollama:MODEL (e.g. ollama:llama3.2)")
+        settings = _llm_settings(args, arg)
+        return lambda seed, i: LLMAgent(
+            settings, config, persona=PERSONAS[(seed + i) % len(PERSONAS)], fallback=HeuristicAgent(seed)
+        )
     raise ValueError(f"unknown agent {spec!r} (known: {', '.join(AGENT_KINDS)})")
+
+
+def _llm_settings(args: argparse.Namespace, model: str) -> LLMSettings:
+    options: dict[str, object] = {}
+    for item in args.llm_option:
+        key, sep, raw = item.partition("=")
+        if not sep:
+            raise ValueError(f"--llm-option takes KEY=VALUE, got {item!r}")
+        try:
+            options[key.strip()] = json.loads(raw)
+        except json.JSONDecodeError:
+            options[key.strip()] = raw
+    try:
+        return LLMSettings(
+            model=model,
+            host=args.ollama_host or default_host(),
+            timeout_s=args.llm_timeout,
+            max_retries=args.llm_retries,
+            parallel=args.llm_parallel,
+            options=OllamaOptions.model_validate(options),
+        )
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise ValueError(f"LLM settings: {problems}") from None
 
 
 def _parse_rules(items: Sequence[str], base: Rules) -> Rules:
@@ -101,21 +141,61 @@ def build_config(args: argparse.Namespace) -> GameConfig:
 
 
 def build_agents(config: GameConfig, args: argparse.Namespace, seed: int) -> dict[PlayerId, Agent | None]:
-    """One agent per seat (None: remote): --agent for all, --remote N for the first N seats, then each
-    --seat override (by number from 1, or by name)."""
-    default = _agent_factory(args.agent)
+    """One agent per seat (None: remote): --agent (or --model) for all, --remote N for the first N
+    seats, then each --seat override (by number from 1, or by name)."""
+    default = _agent_factory(f"ollama:{args.model}" if args.model else args.agent, args, config)
     factories = dict.fromkeys(config.players, default)
     if not 0 <= args.remote <= len(config.players):
         raise ValueError(f"--remote must be between 0 and {len(config.players)}")
     for player in config.players[: args.remote]:
-        factories[player] = _agent_factory("remote")
+        factories[player] = _agent_factory("remote", args, config)
     for item in args.seat:
         key, sep, spec = item.partition("=")
         if not sep:
             raise ValueError(f"--seat takes SEAT=AGENT (e.g. 3=random), got {item!r}")
         player = _seat_name(config, key.strip())
-        factories[player] = _agent_factory(spec.strip())
-    return {p: factories[p](seed * 100 + i) for i, p in enumerate(config.players)}
+        factories[player] = _agent_factory(spec.strip(), args, config)
+    return {p: factories[p](seed * 100 + i, i) for i, p in enumerate(config.players)}
+
+
+def check_llm_seats(agents: dict[PlayerId, Agent | None], args: argparse.Namespace, seed: int) -> bool:
+    """Check each LLM seat's server and model; say plainly what is missing and seat the built-in agent
+    instead (returns False instead when --require-llm). Without LLM seats, say whether Ollama is there."""
+    llm = {p: a for p, a in agents.items() if isinstance(a, LLMAgent)}
+    if not llm:
+        host = args.ollama_host or default_host()
+        try:
+            models = list_models(host, timeout=2.0)
+        except LLMUnavailable as exc:
+            print(f"Ollama: {exc}; seats play built-in agents (with a server: --model NAME).")
+        else:
+            shown = ", ".join(models[:SHOWN_MODELS]) + (", ..." if len(models) > SHOWN_MODELS else "")
+            print(f"Ollama at {host} has {len(models)} model(s) ({shown}): seat them with --model NAME.")
+        return True
+    available: dict[str, list[str] | str] = {}
+    problems: dict[str, list[PlayerId]] = {}
+    for player, agent in llm.items():
+        host, model = agent.settings.host, agent.settings.model
+        if host not in available:
+            try:
+                available[host] = list_models(host)
+            except LLMUnavailable as exc:
+                available[host] = str(exc)
+        found = available[host]
+        if isinstance(found, str):
+            problems.setdefault(found, []).append(player)
+        elif not has_model(found, model):
+            have = ", ".join(found) or "none"
+            problem = f"model {model!r} is not on {host} (it has: {have}; try: ollama pull {model})"
+            problems.setdefault(problem, []).append(player)
+    for problem, players in problems.items():
+        if args.require_llm:
+            print(f"error: {problem} (--require-llm)", file=sys.stderr)
+            return False
+        print(f"Ollama: {problem}: {', '.join(players)} play the built-in agent instead.")
+        for player in players:
+            agents[player] = HeuristicAgent(seed)
+    return True
 
 
 def _seat_name(config: GameConfig, key: str) -> PlayerId:
@@ -164,6 +244,27 @@ def _play_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--deadline", type=float, default=30.0, metavar="SECONDS", help="time to answer each request"
     )
+    p.add_argument("--model", help="seat an Ollama model at every built-in seat (e.g. llama3.2)")
+    p.add_argument(
+        "--ollama-host", help="Ollama server URL (default: OLLAMA_HOST, else http://127.0.0.1:11434)"
+    )
+    p.add_argument(
+        "--require-llm", action="store_true", help="exit 2 instead of falling back when Ollama fails"
+    )
+    p.add_argument(
+        "--llm-timeout", type=float, default=60.0, metavar="SECONDS", help="timeout of each LLM call"
+    )
+    p.add_argument("--llm-retries", type=int, default=2, metavar="N", help="re-asks after an invalid reply")
+    p.add_argument(
+        "--llm-parallel", type=int, default=1, metavar="N", help="parallel requests per Ollama host"
+    )
+    p.add_argument(
+        "--llm-option",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="Ollama option, e.g. temperature=0.7",
+    )
     p.add_argument(
         "--remote", type=int, default=0, metavar="N", help="reserve the first N seats for remote agents"
     )
@@ -204,6 +305,18 @@ def _replay_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="print only the verdict")
     p.add_argument("--full", action="store_true", help="show secrets too")
     return p
+
+
+def _describe_agents(agents: dict[PlayerId, Agent | None]) -> str:
+    names = []
+    for agent in agents.values():
+        if agent is None:
+            names.append("remote")
+        elif isinstance(agent, LLMAgent):
+            names.append(f"ollama:{agent.settings.model}")
+        else:
+            names.append(type(agent).__name__)
+    return ", ".join(f"{n} x{names.count(n)}" for n in sorted(set(names)))
 
 
 def _start_server(args: argparse.Namespace) -> NetworkServer:
@@ -255,8 +368,13 @@ def play(argv: Sequence[str]) -> int:
     try:
         config = build_config(args)
         agents = build_agents(config, args, seed)
-        server = _start_server(args)
     except (ConfigError, ScriptError, ValueError) as exc:
+        parser.error(str(exc))
+    if not check_llm_seats(agents, args, seed):
+        return EXIT_USAGE
+    try:
+        server = _start_server(args)
+    except ValueError as exc:
         parser.error(str(exc))
     log_path = args.log or Path("runs") / f"{time.strftime('%Y%m%d-%H%M%S')}-seed{seed}.jsonl"
     transcript = None
@@ -269,11 +387,7 @@ def play(argv: Sequence[str]) -> int:
         print(f"Spectators: {network.url(args.host, 'YOUR-NAME', 'ui')}")
         print(f"Full view (secrets): {network.url(args.host, 'YOUR-NAME', 'ui', server.lobby.admin_token)}")
         _seat_remote_agents(network, config, agents, args, seed)
-        kinds = sorted(
-            {type(a).__name__ for a in agents.values() if a is not None}
-            | ({"remote"} if network.seats else set())
-        )
-        print(f"Agents: {', '.join(kinds)}. No LLM players yet: local seats play built-in agents.")
+        print(f"Agents: {_describe_agents(agents)}.")
         observers: list[tuple[Recipient, View]] = list(network.observers)
         if not args.quiet:
             transcript = TranscriptActor.start(sys.stdout.write, colour=_use_colour(args.color))
@@ -300,6 +414,12 @@ def play(argv: Sequence[str]) -> int:
         if transcript is not None:
             transcript.stop()
         server.stop()
+    for player, usage in finished.usage.items():
+        print(
+            f"{player}: {usage.get('calls', 0):g} LLM calls, {usage.get('retries', 0):g} retries, "
+            f"{usage.get('prompt_tokens', 0):g} tokens in, {usage.get('completion_tokens', 0):g} out, "
+            f"{usage.get('latency_s', 0):.1f} s"
+        )
     outcome = finished.outcome
     verdict = "aborted" if outcome is None else _WINNERS[outcome.winner]
     print(f"Result: {verdict} ({outcome.reason if outcome else 'game aborted'}). Log: {log_path}")
@@ -329,12 +449,33 @@ def replay_log(argv: Sequence[str]) -> int:
     return 0
 
 
+def list_llm_models(argv: Sequence[str]) -> int:
+    """`run.py models [--ollama-host URL]`: the models the Ollama server has."""
+    parser = argparse.ArgumentParser(prog="run.py models", description="List the models of an Ollama server.")
+    parser.add_argument(
+        "--ollama-host", help="Ollama server URL (default: OLLAMA_HOST, else http://127.0.0.1:11434)"
+    )
+    args = parser.parse_args(argv)
+    host = args.ollama_host or default_host()
+    try:
+        models = list_models(host)
+    except LLMUnavailable as exc:
+        print(f"{exc}.", file=sys.stderr)
+        return 1
+    print(f"{len(models)} model(s) at {host}:" if models else f"No model at {host} (ollama pull llama3.2).")
+    for name in models:
+        print(f"  {name}")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point: dispatch to `replay` or play a game."""
     argv = list(sys.argv[1:] if argv is None else argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     if argv[:1] == ["replay"]:
         return replay_log(argv[1:])
+    if argv[:1] == ["models"]:
+        return list_llm_models(argv[1:])
     return play(argv)
 
 

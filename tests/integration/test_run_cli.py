@@ -51,7 +51,7 @@ def test_plays_a_game_and_replays_its_log(tmp_path):
     again = run("--seed", "42", "--log", str(tmp_path / "again.jsonl"), "--color", "never")
 
     def transcript(text: str) -> str:  # the game itself: no game id, tokens or ports
-        return text.split("No LLM players yet", 1)[1].split("Result:", maxsplit=1)[0]
+        return text.split("\nAgents: ", 1)[1].split("Result:", maxsplit=1)[0]
 
     assert transcript(again.stdout) == transcript(out)  # one seed, one game
 
@@ -121,7 +121,7 @@ def test_remote_seat_played_by_the_example_agent(tmp_path):
         assert "Game over:" in agent.stdout
         rest = host.communicate(timeout=120)[0]
         assert host.returncode == 0
-        assert "Agents: HeuristicAgent, remote." in rest
+        assert "Agents: HeuristicAgent x7, remote x1." in rest
         assert "Result:" in rest
     finally:
         host.kill()
@@ -144,6 +144,9 @@ def test_remote_seat_played_by_the_example_agent(tmp_path):
         (["--rule", "nonsense=1"], "unknown rule"),
         (["--seat", "1=scripted:/no/such/file.toml"], "cannot read script"),
         (["--bogus"], "unrecognized arguments"),
+        (["--model", "x", "--llm-option", "temprature=1"], "temprature: Extra inputs are not permitted"),
+        (["--seat", "2=ollama"], "ollama needs a model"),
+        (["--model", "x", "--llm-parallel", "0"], "parallel: Input should be greater than or equal to 1"),
         (["--remote", "9"], "--remote must be between 0 and 8"),
         (["--join-timeout", "-1"], "must not be negative"),
     ],
