@@ -28,7 +28,14 @@ from wsproto.events import (
 )
 
 from net.connection import Connection, ConnectionConfig
-from net.errors import CLOSE_GOING_AWAY, CLOSE_INTERNAL, CLOSE_POLICY, CLOSE_TOO_BIG
+from net.errors import (
+    CLOSE_GOING_AWAY,
+    CLOSE_INTERNAL,
+    CLOSE_INVALID_DATA,
+    CLOSE_POLICY,
+    CLOSE_PROTOCOL_ERROR,
+    CLOSE_TOO_BIG,
+)
 
 CONFIG = ConnectionConfig(
     max_message=100,
@@ -382,3 +389,68 @@ async def test_messages_past_the_burst_are_dropped_and_reported(autojump_clock):
         assert h.messages[5:] == ["n0", "n1"]
         assert h.limited == 8
         assert h.conn.is_open
+
+
+async def test_a_slow_consumer_dropped_between_frames_gets_a_1008_close_frame(autojump_clock):
+    async with served() as h:
+        h.conn.send_nowait(
+            b"\x81\x7e\x04\xb0" + b"z" * 1200
+        )  # one 1200-byte frame: over the 1000-byte outbox
+        assert not h.conn.is_open
+        with trio.fail_after(1):
+            await h.done.wait()
+        closes = [e for e in await h.peer.read() if isinstance(e, CloseConnection)]
+        assert [(c.code, c.reason) for c in closes] == [(CLOSE_POLICY, "too slow: outbound queue full")]
+
+
+async def test_a_slow_consumer_dropped_mid_frame_gets_no_close_frame(autojump_clock):
+    async with served(pair=trio.testing.lockstep_stream_pair) as h:
+        frame = b"\x81\x7e\x02\x58" + b"z" * 600
+        h.conn.send_nowait(frame)
+        await trio.testing.wait_all_tasks_blocked()  # the writer is stuck in send_all, mid-frame
+        h.conn.send_nowait(frame)
+        h.conn.send_nowait(frame)  # overflow: dropped
+        with trio.fail_after(1):
+            await h.done.wait()
+        events: list[Event] = []
+        with trio.fail_after(1):
+            while not h.peer.eof:
+                events += await h.peer.read()
+        closes = [e.code for e in events if isinstance(e, CloseConnection)]
+        assert closes == [1006]  # wsproto's name for "the connection ended without a close frame"
+
+
+async def test_a_slow_consumer_dropped_after_the_send_timeout_gets_no_close_frame(autojump_clock):
+    config = ConnectionConfig(send_timeout=2.0, ping_interval=100.0)
+    async with served(config, pair=trio.testing.lockstep_stream_pair) as h:
+        h.conn.send_nowait(b"\x81\x02hi")
+        with trio.fail_after(5):
+            await h.done.wait()  # the write never completed: nothing more can go on this stream
+        events: list[Event] = []
+        with trio.fail_after(1):
+            while not h.peer.eof:
+                events += await h.peer.read()
+        assert [e.code for e in events if isinstance(e, CloseConnection)] == [1006]
+
+
+# ---------------------------------------------------------------------------------------- protocol errors
+
+
+async def test_unmasked_client_frame_is_closed_with_1002(autojump_clock):
+    async with served() as h:
+        await h.peer.stream.send_all(b"\x81\x02hi")  # a client must mask its frames
+        with trio.fail_after(1):
+            close = await h.peer.until(CloseConnection)
+        assert close.code == CLOSE_PROTOCOL_ERROR
+        assert h.conn.close_code == CLOSE_PROTOCOL_ERROR
+        assert h.messages == []
+
+
+async def test_text_that_is_not_utf8_is_closed_with_1007(autojump_clock):
+    async with served() as h:
+        await h.peer.stream.send_all(b"\x81\x82\x00\x00\x00\x00\xff\xfe")  # masked (zero key), bad UTF-8
+        with trio.fail_after(1):
+            close = await h.peer.until(CloseConnection)
+        assert close.code == CLOSE_INVALID_DATA
+        assert h.conn.close_code == CLOSE_INVALID_DATA
+        assert h.messages == []

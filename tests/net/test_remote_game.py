@@ -8,6 +8,7 @@ that stops reading is dropped without holding the game back.
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 import random
 import threading
@@ -25,11 +26,25 @@ from engine import ROLE_SPECS, GameConfig, Role, preset
 from engine.events import PlayerFaulted
 from net.client import AgentClient, Policy, ServerFrameModel, SpectatorClient, _Link
 from net.connection import ConnectionConfig
+from net.errors import CLOSE_GAME_OVER
 from net.hosting import GameNetwork
 from net.protocol import ErrorFrame, EventFrame, GameOver, RequestFrame, Welcome
 from net.server import NetworkServer, ServerConfig
 from tests.fakes import Collector
-from tests.net.netutil import HOST, WAIT_S, RawWebSocket, hello, poll_stats, start_server, stats
+from tests.net.netutil import (
+    HOST,
+    WAIT_S,
+    Clients,
+    RawWebSocket,
+    hello,
+    open_clients,
+    poll_stats,
+    read_to_close,
+    receive,
+    receive_until,
+    start_server,
+    stats,
+)
 
 CONFIG = preset("classic-8")
 GAME_WAIT_S = 60.0
@@ -364,6 +379,10 @@ def test_agent_reconnects_mid_game_and_loses_nothing(server):
     assert 0 < dropped["at"] < len(seat.client.events)  # really mid-game
     welcomes = [f for f in seat.client.wire if isinstance(f, Welcome)]
     assert [w.resume_from for w in welcomes] == [0, dropped["at"]]
+    # The open request came again after the catch-up: same phase, same deadline (less time left).
+    asked, again = seat.requests[2], seat.requests[3]
+    assert again.phase_id == asked.phase_id
+    assert again.seconds_left <= asked.seconds_left
     assert_agent_saw_its_audience(played, seat)
     assert [f for f in seat.client.wire if isinstance(f, ErrorFrame)] == []
     assert played.finished.faults[seat.player] == 0  # back in time: no default action played for it
@@ -397,3 +416,125 @@ def test_an_agent_gone_for_longer_than_the_grace_period_forfeits_its_seat(server
     faults = [e for e in watcher.events if isinstance(e, PlayerFaulted)]
     assert [f.player for f in faults] == ["Alice"]
     assert faults[0].reason == "agent failed: disconnected for more than 0.3 s"
+
+
+# ---------------------------------------------------------------------------------------- answers on the wire
+
+
+def act(ws: Any, request: dict[str, Any], action: dict[str, Any]) -> None:
+    ws.send(json.dumps({"type": "act", "phase_id": request["phase_id"], "action": action}))
+
+
+def until_event(ws: Any, event_type: str, **fields: Any) -> dict[str, Any]:
+    """Skip frames until an `event` frame whose event has this type (and these fields); bounded by WAIT_S."""
+    deadline = time.monotonic() + WAIT_S
+    while True:
+        frame = receive(ws, timeout=max(0.01, deadline - time.monotonic()))
+        if frame["type"] != "event":
+            continue
+        event = frame["event"]
+        if event["type"] == event_type and all(event.get(k) == v for k, v in fields.items()):
+            return event  # type: ignore[no-any-return]
+
+
+def _night_answers(alice: Any, bruno: Any) -> None:
+    """Night 1 waits for Alice and Bruno only: Bruno answers illegally, legally, twice, then late."""
+    night = receive_until(bruno, "request")
+    assert night["phase"] == "night"
+    act(bruno, night, {"kind": "inspect", "target": "Bruno"})  # illegal: not on the menu
+    reason = "inspect target 'Bruno' is not allowed now (allowed: Alice, Chloe, Damien, Elise)"
+    assert receive(bruno) == {"type": "rejected", "phase_id": night["phase_id"], "reason": reason}
+    assert receive(bruno)["event"]["reason"] == f"illegal answer: {reason}"  # player_faulted
+    act(bruno, night, {"kind": "inspect", "target": "Alice"})  # the deadline still stands
+    assert receive(bruno)["event"]["type"] == "action_recorded"
+    act(bruno, night, {"kind": "inspect", "target": "Alice"})  # again, while Alice has not answered
+    assert receive(bruno) == {
+        "type": "rejected",
+        "phase_id": night["phase_id"],
+        "reason": "no answer is expected from you in this phase (already answered?)",
+    }
+    act(alice, receive_until(alice, "request"), {"kind": "abstain"})  # the night closes
+    until_event(bruno, "day_broke")
+    act(bruno, night, {"kind": "inspect", "target": "Chloe"})  # late
+    assert receive_until(bruno, "rejected")["reason"] == f"phase {night['phase_id']} is over"
+
+
+def _forfeit(clients: Clients, port: int, token: str, alice: Any, full: Any) -> None:
+    """Alice leaves during her speaking turn, is given up after the grace period, and comes back."""
+    turn = receive_until(alice, "request")
+    assert turn["phase"] == "discussion"
+    alice.close()
+    forfeit = until_event(full, "player_faulted", player="Alice")
+    assert forfeit["reason"] == "agent failed: disconnected for more than 0.3 s"
+    # Her token still opens the seat, but the game no longer takes her answers.
+    back = clients.connect(port, "alice-again", "agent")
+    back.send(hello(token))
+    assert receive(back)["type"] == "welcome"
+    act(back, turn, {"kind": "speak", "text": "I am back."})
+    assert receive_until(back, "rejected")["reason"] == f"phase {turn['phase_id']} is over"
+    back.close()
+
+
+def test_answers_that_are_not_applied_get_rejected_and_only_illegal_ones_fault(server):
+    """Illegal, duplicate, late and given-up answers each get `rejected`; the game ends with 4000 closes."""
+    config = preset("aiwolf-5")  # seed 1: Alice is the werewolf, Bruno the seer
+    net = GameNetwork(server, "answers", ["Alice", "Bruno"], grace_s=0.3)
+    seats: dict[str, Any] = {p: RandomAgent(i) for i, p in enumerate(config.players) if p not in net.seats}
+    seats.update(net.seats)
+    with open_clients() as clients:
+        alice = clients.connect(server.port, "alice", "agent")
+        alice.send(hello(net.seats["Alice"].token))
+        bruno = clients.connect(server.port, "bruno", "agent")
+        bruno.send(hello(net.seats["Bruno"].token))
+        full = clients.connect(server.port, "tv", "observer")
+        full.send(hello(server.lobby.admin_token))
+        assert [receive(ws)["type"] for ws in (alice, bruno, full)] == ["welcome"] * 3
+        running = start_game(config, seats, seed=1, timeout_s=60, observers=net.observers, game_id="answers")
+        try:
+            net.bind(running.master)
+            _night_answers(alice, bruno)
+            _forfeit(clients, server.port, net.seats["Alice"].token, alice, full)
+            # Bruno plays on (abstaining) to the end: game_over, then the server closes with 4000.
+            while (over := receive(bruno))["type"] != "game_over":
+                if over["type"] == "request":
+                    act(bruno, over, {"kind": "abstain"})
+            assert read_to_close(bruno) == ([], CLOSE_GAME_OVER)
+            assert over["faults"]["Bruno"] == 1  # the illegal answer only
+            assert over["faults"]["Alice"] == 1  # the forfeit, once
+            finished = running.wait(GAME_WAIT_S)
+        finally:
+            running.stop()
+        # Reconnecting after the end: the missed events, game_over, a 4000 close.
+        again = clients.connect(server.port, "bruno-again", "agent")
+        again.send(hello(net.seats["Bruno"].token, resume_from=2))
+        frames, code = read_to_close(again)
+        expected = audience_events(finished, over["roles"], "Bruno")
+        assert (frames[0]["type"], frames[0]["resume_from"]) == ("welcome", 2)
+        assert [f["seq"] for f in frames[1:-1]] == list(range(2, len(expected)))
+        assert [f["event"] for f in frames[1:-1]] == expected[2:]
+        assert (frames[-1], code) == (over, CLOSE_GAME_OVER)
+
+
+def test_no_answer_before_the_deadline_abstains_and_faults(server):
+    config = preset("aiwolf-5")
+    net = GameNetwork(server, "deadline", ["Bruno"])
+    seats: dict[str, Any] = {p: RandomAgent(i) for i, p in enumerate(config.players) if p != "Bruno"}
+    seats["Bruno"] = net.seats["Bruno"]
+    with open_clients() as clients:
+        bruno = clients.connect(server.port, "bruno", "agent")
+        bruno.send(hello(net.seats["Bruno"].token))
+        assert receive(bruno)["type"] == "welcome"
+        running = start_game(
+            config, seats, seed=1, timeout_s=0.5, observers=net.observers, game_id="deadline"
+        )
+        try:
+            net.bind(running.master)
+            night = receive_until(bruno, "request")
+            assert night["seconds_left"] <= 0.5
+            faulted = until_event(bruno, "player_faulted")  # nothing sent: the deadline passes
+            assert (faulted["phase_id"], faulted["reason"]) == (
+                night["phase_id"],
+                "no action before the deadline",
+            )
+        finally:
+            running.stop()
