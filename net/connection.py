@@ -118,7 +118,8 @@ class Connection:
             self._abort(CLOSE_POLICY, "too slow: outbound queue full")
             return
         self._outbox.append(frame)
-        self._outbox_size += len(frame)
+        if not catch_up:  # the bound is about live data piling up, not the history asked for
+            self._outbox_size += len(frame)
         self._wakeup.set()
 
     def close_nowait(self, code: int, reason: str = "") -> None:

@@ -97,6 +97,7 @@ class RemoteSeat(TrioRecipient):
         self._requested_at = 0.0
         self._finished: bytes | None = None
         self._given_up = False
+        self._answered: int | None = None  # the phase of the last answer forwarded (until refused)
         self._lost: str | None = None
         self._generation = 0
 
@@ -116,6 +117,8 @@ class RemoteSeat(TrioRecipient):
                 self._request, self._requested_at = message, self._clock()
                 self._send_request()
             case ActionRejected(phase_id=phase_id, reason=reason):
+                if self._answered == phase_id:  # refused: the request is open again until its deadline
+                    self._answered = None
                 if self.client is not None:
                     frame = {"type": "rejected", "phase_id": phase_id, "reason": reason}
                     self.client.connection.send_nowait(text_frame(json_bytes(frame)))
@@ -129,8 +132,11 @@ class RemoteSeat(TrioRecipient):
                 logger.warning("%s: unexpected message %r", self, message)
 
     def _send_request(self) -> None:
+        # Only a request still worth answering: not answered (unless refused), not past its deadline.
         request = self._request
-        if request is None or self.client is None:
+        if request is None or self.client is None or self._answered == request.phase_id:
+            return
+        if request.deadline <= self._clock():
             return
         frame = request_dict(request, seen=len(self.history), now=self._clock())
         self.client.connection.send_nowait(text_frame(json_bytes(frame)))
@@ -183,6 +189,7 @@ class RemoteSeat(TrioRecipient):
             return
         self._given_up = True
         phase_id = self._request.phase_id if self._request else 0
+        self._request = None
         self.master.tell(
             AgentFailed(game_id=self.game_id, phase_id=phase_id, player=self.player, error=reason)
         )
@@ -195,6 +202,11 @@ class RemoteSeat(TrioRecipient):
                 f"this connection plays {self.player}; it cannot act for {frame.player}",
             )
             return
+        if self._given_up:
+            reason = "this seat was given up after a disconnection: the game plays its default actions"
+            frame_out = {"type": "rejected", "phase_id": frame.phase_id, "reason": reason}
+            client.connection.send_nowait(text_frame(json_bytes(frame_out)))
+            return
         request = self._request
         if request is None or frame.phase_id != request.phase_id:
             current = f"the open request is for phase {request.phase_id}" if request else "no request is open"
@@ -202,6 +214,7 @@ class RemoteSeat(TrioRecipient):
             return
         if self.master is None:
             return
+        self._answered = frame.phase_id
         self.master.tell(
             SubmitAction(
                 game_id=self.game_id,

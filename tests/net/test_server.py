@@ -346,11 +346,6 @@ def test_catch_up_bigger_than_the_outbox_is_not_a_slow_consumer(make_server, cli
     assert seqs == list(range(200))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="server bug: a backlog over the outbox bound still counts toward it for the frame queued right "
-    "after it (game_over here, an agent's open request on reconnection): dropped with 1008, welcome included",
-)
 def test_catch_up_bigger_than_the_outbox_of_a_finished_game(make_server, clients):
     server = make_server(ServerConfig(port=0, connection=ConnectionConfig(outbox_bytes=4096)))
     game = GameNetwork(server, "g1", [])
