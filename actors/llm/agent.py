@@ -150,6 +150,10 @@ class LLMAgent:
                 f"LLM call failed ({kind} after {time.monotonic() - started:.1f} s); built-in agent decided"
             )
             return None
+        except ValueError as exc:  # a 200 whose body is not a chat response (JSON or pydantic error)
+            kind = type(exc).__name__
+            detail["faults"].append(f"unreadable response ({kind}) from Ollama; the built-in agent decided")
+            return None
         finally:
             usage["latency_s"] = round(usage["latency_s"] + time.monotonic() - started, 6)
         usage["calls"] += 1

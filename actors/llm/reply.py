@@ -48,7 +48,7 @@ def parse_reply(text: str, choices: tuple[Choice, ...]) -> tuple[Action, str | N
     reasoning = reasoning.strip() if isinstance(reasoning, str) and reasoning.strip() else None
     kind = data.get("action")
     by_kind = {c.kind.value: c for c in choices}
-    if kind not in by_kind:
+    if not isinstance(kind, str) or kind not in by_kind:
         raise ReplyError(f'"action" must be one of {", ".join(by_kind)}; got {kind!r}')
     choice = by_kind[kind]
     match choice.kind:
