@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.llm.fake_ollama import running_fake
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -177,3 +179,64 @@ def test_replay_of_a_missing_or_broken_log_exits_1(tmp_path):
     result = run("replay", str(broken))
     assert result.returncode == 1
     assert "not JSON" in result.stderr
+
+
+# ---------------------------------------------------------------------------------------- LLM seats
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:  # bound, never listening: connections are refused
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_llm_game_on_a_fake_ollama(tmp_path):
+    with running_fake() as fake:
+        done = run(
+            "--seed", "6", "--quiet", "--port", "0", "--model", "llama3.2", "--ollama-host", fake.url,
+            "--llm-parallel", "8", "--llm-option", "temperature=0", "--log", str(tmp_path / "g.jsonl"),
+        )  # fmt: skip
+        chats = fake.chats
+    assert done.returncode == 0, done.stderr
+    assert "Agents: ollama:llama3.2 x8." in done.stdout
+    assert "LLM calls" in done.stdout
+    assert chats
+    assert all(c.json["options"] == {"temperature": 0} for c in chats)
+    lines = [json.loads(line) for line in (tmp_path / "g.jsonl").read_text().splitlines()]
+    usage = next(line for line in lines if line["kind"] == "finished")["usage"]
+    assert sum(u["calls"] for u in usage.values()) == len(chats)
+    assert any(line["kind"] == "event" and line["event"]["type"] == "reasoned" for line in lines)
+
+
+def test_models_lists_the_server_models_or_says_it_is_not_there():
+    with running_fake() as fake:
+        listed = run("models", "--ollama-host", fake.url)
+    assert listed.returncode == 0
+    assert "llama3.2:latest" in listed.stdout
+    missing = run("models", "--ollama-host", f"http://127.0.0.1:{_closed_port()}")
+    assert missing.returncode == 1
+    assert "no Ollama server answers" in missing.stderr
+
+
+def test_no_ollama_server_falls_back_and_says_so_or_exits_2_when_required():
+    host = f"http://127.0.0.1:{_closed_port()}"
+    fallback = run("--seed", "2", "--quiet", "--port", "0", "--model", "llama3.2", "--ollama-host", host)
+    assert fallback.returncode == 0
+    assert f"Ollama: no Ollama server answers at {host}:" in fallback.stdout
+    assert "play the built-in agent instead" in fallback.stdout
+    required = run("--quiet", "--port", "0", "--model", "llama3.2", "--ollama-host", host, "--require-llm")
+    assert required.returncode == 2
+    assert "error: no Ollama server answers" in required.stderr
+    plain = run("--seed", "2", "--quiet", "--port", "0", "--ollama-host", host)
+    assert plain.returncode == 0
+    assert plain.stdout.startswith("Ollama: no Ollama server answers")  # the one-line status
+
+
+def test_a_missing_model_is_named_with_what_the_server_has():
+    with running_fake() as fake:
+        done = run(
+            "--seed", "2", "--quiet", "--port", "0", "--seat", "3=ollama:mistral", "--ollama-host", fake.url
+        )
+    assert done.returncode == 0
+    assert "model 'mistral' is not on" in done.stdout
+    assert "it has: llama3.2:latest" in done.stdout
