@@ -6,11 +6,13 @@ Theory of operation (trio-websocket's shape, split by concern):
   to the owner's `on_message` callback (synchronous, in the Trio thread; it must not block).
   Parts of a message are counted as they arrive: past `max_message` characters the connection is
   closed with 1009, so a peer announcing a huge frame cannot make us buffer it.
-- One writer task owns the stream's send side. Everything to send (pre-built frames shared by many
-  connections, and wsproto's control frames) is queued with `send_nowait`, which never blocks; the
-  writer joins whatever is queued into one `send_all` under a timeout. The outbox is bounded in
-  bytes: a peer that stops reading overflows it or times the writer out, and is dropped with 1008
-  without anyone else waiting for it.
+- Everything to send (pre-built frames shared by many connections, and wsproto's control frames) is
+  queued with `send_nowait`, which never blocks. Once per Trio tick, everything queued on every socket
+  connection that got data in that tick is joined and written with one non-blocking `send` each (the
+  STACK_NOTES §11 lever: frame once, join queued writes, no task hop per recipient). What the kernel
+  does not take, and everything on streams without a socket, goes to the writer task, which sends it
+  with `send_all` under a timeout. The outbox is bounded in bytes: a peer that stops reading overflows
+  it or times the writer out, and is dropped with 1008 without anyone else waiting for it.
 - A heartbeat task pings a connection that has been silent for `ping_interval` and drops it when no
   pong comes back within `ping_timeout`.
 - Closing sends our close frame after whatever is queued, waits up to `close_timeout` for the peer's
@@ -22,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -53,6 +56,38 @@ class ConnectionConfig:
     burst: float = 200.0
 
 
+class _Flusher:
+    """Writes the connections that got data during a Trio tick, once, after that tick's callbacks."""
+
+    def __init__(self) -> None:
+        self._pending: list[Connection] = []
+        self._scheduled = False
+
+    def add(self, connection: Connection) -> None:
+        self._pending.append(connection)
+        if not self._scheduled:
+            self._scheduled = True
+            trio.lowlevel.current_trio_token().run_sync_soon(self._flush)
+
+    def _flush(self) -> None:
+        self._scheduled = False
+        pending, self._pending = self._pending, []
+        for connection in pending:
+            connection._flush_now()
+
+
+_FLUSHER: trio.lowlevel.RunVar[_Flusher] = trio.lowlevel.RunVar("loupgarou_flusher")
+
+
+def _flusher() -> _Flusher:
+    try:
+        return _FLUSHER.get()
+    except LookupError:
+        flusher = _Flusher()
+        _FLUSHER.set(flusher)
+        return flusher
+
+
 class Connection:
     """A WebSocket after its handshake. All methods run in the Trio thread; only `run` awaits."""
 
@@ -74,6 +109,8 @@ class Connection:
         self._outbox: deque[bytes] = deque()
         self._outbox_size = 0
         self._wakeup = trio.Event()
+        self._fd = stream.socket.fileno() if isinstance(stream, trio.SocketStream) else None
+        self._flush_scheduled = False
         self._closing = False
         self._closing_started = trio.Event()  # either side began to close, or the connection is gone
         self._finished = trio.Event()  # nothing more to exchange: tear down now
@@ -120,7 +157,7 @@ class Connection:
         self._outbox.append(frame)
         if not catch_up:  # the bound is about live data piling up, not the history asked for
             self._outbox_size += len(frame)
-        self._wakeup.set()
+        self._kick()
 
     def close_nowait(self, code: int, reason: str = "") -> None:
         """Queue our close frame after what is already queued; the connection ends soon after."""
@@ -136,7 +173,38 @@ class Connection:
             return
         self._outbox.append(data)
         self._outbox_size += len(data)
-        self._wakeup.set()
+        self._kick()
+
+    def _kick(self) -> None:
+        """Have the queue written: at the end of this tick if we can write the socket ourselves."""
+        if self._fd is not None and not self._sending:
+            if not self._flush_scheduled:
+                self._flush_scheduled = True
+                _flusher().add(self)
+        else:
+            self._wakeup.set()
+
+    def _flush_now(self) -> None:
+        self._flush_scheduled = False
+        if self._sending or not self._outbox or self._fd is None or self._finished.is_set():
+            return
+        data = b"".join(self._outbox)
+        self._outbox.clear()
+        self._outbox_size = 0
+        try:
+            sent = os.write(self._fd, data)
+        except BlockingIOError:
+            sent = 0
+        except OSError:
+            self._abort(1006, "connection lost")
+            return
+        if sent < len(data):  # the kernel is full: the writer task waits for room, under its timeout
+            self._outbox.appendleft(data[sent:])
+            self._outbox_size = len(data) - sent
+            self._sending = sent > 0  # half a frame may be on the wire: nothing may cut in
+            self._wakeup.set()
+        elif self._finish_when_flushed:
+            self._finished.set()
 
     def _abort(self, code: int, reason: str) -> None:
         if self.close_code is None:
@@ -217,7 +285,7 @@ class Connection:
             return
         self._outbox.append(data)
         self._outbox_size += len(data)
-        self._wakeup.set()
+        self._kick()
 
     async def _reader(self) -> None:
         try:

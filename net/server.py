@@ -9,6 +9,7 @@ time. Each TCP connection is handled in its own task and ends there whatever hap
 from __future__ import annotations
 
 import functools
+import gc
 import json
 import logging
 import re
@@ -33,6 +34,7 @@ from net.protocol import ClientType
 
 logger = logging.getLogger(__name__)
 
+GC_OLDEST_THRESHOLD = 1000  # collections of generation 1 between two full ones (CPython's default: 10)
 MAX_HEAD = 16 * 1024  # bytes of request line and headers
 CLIENT_ID = re.compile(r"[A-Za-z0-9_.\-]{1,64}")
 
@@ -47,6 +49,9 @@ class ServerConfig:
     hello_timeout: float = 10.0
     connection: ConnectionConfig = field(default_factory=ConnectionConfig)
     admin_token: str | None = None
+    #: Raise the garbage collector's oldest-generation threshold when the server starts: with thousands
+    #: of connections, each full collection walks them all (100+ ms pauses, docs/benchmarks.md).
+    tune_gc: bool = True
 
 
 async def _read_head(stream: trio.abc.Stream) -> tuple[h11.Request, h11.Connection] | None:
@@ -240,6 +245,9 @@ class NetworkServer:
             self._ready.set()
             return
         self.port = listeners[0].socket.getsockname()[1]
+        if self.config.tune_gc:
+            gen0, gen1, _ = gc.get_threshold()
+            gc.set_threshold(gen0, gen1, GC_OLDEST_THRESHOLD)
         async with trio.open_nursery() as nursery:
             self._nursery = nursery
             self.bridge = Bridge(trio.lowlevel.current_trio_token())
