@@ -37,19 +37,22 @@ fmt: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-# TextArena (the rival engine the benchmark runs side by side) lives in its own venv: bench only.
+# TextArena (the rival engine the benchmark runs side by side) and FastAPI + Uvicorn (the seed's server,
+# the network benchmark's baseline) live in their own venv: bench only.
 BENCH_VENV := .venv-bench
 BENCH_STAMP := $(BENCH_VENV)/.installed
 
-$(BENCH_STAMP): bench/requirements-textarena.txt
+$(BENCH_STAMP): bench/requirements-textarena.txt bench/requirements-fanout.txt
 	test -x $(BENCH_VENV)/bin/python || $(PYTHON) -m venv $(BENCH_VENV)
-	$(BENCH_VENV)/bin/python -m pip install -r bench/requirements-textarena.txt
+	$(BENCH_VENV)/bin/python -m pip install -r bench/requirements-textarena.txt -r bench/requirements-fanout.txt
 	touch $@
 
 bench: $(STAMP) $(BENCH_STAMP)
 	$(BIN)/python -m bench --write-docs $(ARGS)
 	$(BIN)/python -m bench.actor_bench --write-docs
 	$(BIN)/python -m bench.heuristic_winrates --preset all --write-docs
+	$(BIN)/python -m bench.llm_bench --write-docs
+	$(BIN)/python -m bench.fanout --write-docs
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis build dist *.egg-info
