@@ -18,22 +18,32 @@ class ReplyError(ValueError):
 
 
 def reply_schema(choices: tuple[Choice, ...]) -> dict[str, Any]:
-    """The JSON Schema of a valid reply to this menu."""
-    kinds = [c.kind.value for c in choices]
+    """The JSON Schema of a valid reply to this menu: one alternative per line of the menu.
+
+    Each alternative names its kind and requires exactly what that kind needs, with the legal names
+    of that kind as an enum (a wolf's kill and a seer's inspection have different targets), so a
+    model whose output Ollama constrains to the schema cannot leave out a target or a speech.
+    """
+    return {"anyOf": [_alternative(choice) for choice in choices]}
+
+
+def kinds_in(schema: dict[str, Any]) -> list[str]:
+    """The action kinds a reply schema allows, in menu order (for logs and tests)."""
+    return [alt["properties"]["action"]["enum"][0] for alt in schema["anyOf"]]
+
+
+def _alternative(choice: Choice) -> dict[str, Any]:
     properties: dict[str, Any] = {
         "reasoning": {"type": "string", "description": "private thoughts, seen by nobody else"},
-        "action": {"type": "string", "enum": kinds},
+        "action": {"type": "string", "enum": [choice.kind.value]},
     }
-    required = ["reasoning", "action"]
-    targets = sorted({t for c in choices for t in c.targets})
-    if targets:
-        properties["target"] = {"type": "string", "enum": targets}
-    if any(c.kind is ActionKind.SPEAK for c in choices):
+    if choice.targets:
+        properties["target"] = {"type": "string", "enum": list(choice.targets)}
+    elif choice.kind is ActionKind.SPEAK:
         properties["speech"] = {"type": "string", "description": "what you say aloud"}
-    bids = [c for c in choices if c.kind is ActionKind.BID]
-    if bids:
-        properties["bid"] = {"type": "integer", "minimum": 0, "maximum": bids[0].max_bid}
-    return {"type": "object", "properties": properties, "required": required}
+    elif choice.kind is ActionKind.BID:
+        properties["bid"] = {"type": "integer", "minimum": 0, "maximum": choice.max_bid}
+    return {"type": "object", "properties": properties, "required": list(properties)}
 
 
 def parse_reply(text: str, choices: tuple[Choice, ...]) -> tuple[Action, str | None]:

@@ -101,11 +101,13 @@ def completion_tokens(content: str) -> int:
 
 
 def valid_content(request: dict[str, Any], n: int = 0) -> str:
-    """A valid reply to the request's `format` schema: the first enum value of each field.
+    """A valid reply to the request's `format` schema (its first alternative): the first enum values.
 
     The engine lists abstain last, so this acts (first target, lowest bid, a short speech).
     """
     schema = request.get("format")
+    if isinstance(schema, dict) and schema.get("anyOf"):  # one alternative per menu line: take the first
+        schema = schema["anyOf"][0]
     properties = schema.get("properties", {}) if isinstance(schema, dict) else {}
     reply: dict[str, Any] = {}
     for name, prop in properties.items():

@@ -16,7 +16,7 @@ from pydantic import ValidationError
 from actors.heuristic import HeuristicAgent
 from actors.llm import PERSONAS, LLMAgent, LLMSettings, OllamaOptions
 from actors.llm.config import DEFAULT_HOST
-from actors.llm.reply import ReplyError, parse_reply, reply_schema
+from actors.llm.reply import ReplyError, kinds_in, parse_reply, reply_schema
 from engine import (
     PUBLIC,
     Abstain,
@@ -128,8 +128,10 @@ def test_request_carries_model_reply_schema_options_and_no_stream(fake):
     assert sent["stream"] is False
     assert sent["format"] == reply_schema(s.choices)
     kill = next(c for c in s.choices if c.kind is ActionKind.KILL)
-    assert sent["format"]["properties"]["target"]["enum"] == sorted(kill.targets)
-    assert sent["format"]["properties"]["action"]["enum"] == ["kill", "abstain"]
+    assert kinds_in(sent["format"]) == ["kill", "abstain"]
+    kill_schema = sent["format"]["anyOf"][0]
+    assert kill_schema["properties"]["target"]["enum"] == list(kill.targets)
+    assert kill_schema["required"] == ["reasoning", "action", "target"]
     assert sent["options"] == options
     assert [m["role"] for m in sent["messages"]] == ["system", "user"]
     assert action == parse_reply(chat.content or "", s.choices)[0]

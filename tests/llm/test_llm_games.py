@@ -11,6 +11,7 @@ from typing import Any
 from actors.heuristic import HeuristicAgent
 from actors.host import play_game, start_game
 from actors.llm import PERSONAS, LLMAgent, LLMSettings
+from actors.llm.reply import kinds_in
 from actors.messages import FULL_VIEW, GameFinished
 from engine import GameConfig, Outcome, PlayerId, Team, Termination, preset
 from engine.events import PlayerFaulted, Reasoned
@@ -157,12 +158,12 @@ VOTE_DELAY_S = 0.25
 
 def slow_votes(request: dict[str, Any], n: int) -> Reply:
     """Valid replies; the vote requests take VOTE_DELAY_S on the server."""
-    is_vote = "vote" in request["format"]["properties"]["action"]["enum"]
+    is_vote = "vote" in kinds_in(request["format"])
     return Reply(content=valid_content(request, n), delay=VOTE_DELAY_S if is_vote else 0.0)
 
 
 def vote_requests(chats: list[Recorded]) -> list[Recorded]:
-    votes = [c for c in chats if "vote" in c.json["format"]["properties"]["action"]["enum"]]
+    votes = [c for c in chats if "vote" in kinds_in(c.json["format"])]
     assert {c.json["messages"][1]["content"].count("Vote on whom") for c in votes} == {1}
     return sorted(votes, key=lambda c: c.arrived)
 
