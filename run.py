@@ -13,6 +13,7 @@ import json
 import logging
 import os
 import secrets
+import subprocess
 import sys
 import time
 import uuid
@@ -27,7 +28,7 @@ from actors.heuristic import HeuristicAgent
 from actors.host import Seat, start_game
 from actors.llm import PERSONAS, LLMAgent, LLMSettings, OllamaOptions, default_host
 from actors.llm.probe import LLMUnavailable, has_model, list_models
-from actors.messages import FULL_VIEW, PUBLIC_VIEW, Recipient, View
+from actors.messages import FULL_VIEW, PUBLIC_VIEW, GameFinished, Recipient, View
 from actors.scripted import ScriptedAgent, ScriptError
 from actors.transcript import TranscriptActor
 from engine import PRESETS, ConfigError, GameConfig, PlayerId, ReplayError, Rules, Team, preset, replay
@@ -290,6 +291,13 @@ def _play_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--log", type=Path, help="JSON Lines log path (default runs/<time>-seed<N>.jsonl)")
     p.add_argument("--quiet", action="store_true", help="print only the outcome")
+    p.add_argument("--viewer", action="store_true", help="open the Pygame viewer on this game (full view)")
+    p.add_argument(
+        "--viewer-snapshot",
+        type=Path,
+        metavar="PNG",
+        help="with --viewer: save the last frame, close when over",
+    )
     p.add_argument("--full", action="store_true", help="show secrets too: roles, wolves' chat, night actions")
     p.add_argument(
         "--color", choices=("auto", "always", "never"), default="auto", help="colour the transcript"
@@ -305,6 +313,17 @@ def _replay_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="print only the verdict")
     p.add_argument("--full", action="store_true", help="show secrets too")
     return p
+
+
+def _open_viewer(
+    network: GameNetwork, server: NetworkServer, args: argparse.Namespace
+) -> subprocess.Popen[bytes]:
+    """Open the viewer on this game's full view, in its own process."""
+    from viewer.app import launch  # noqa: PLC0415 - pygame is imported only when asked for
+
+    local = "127.0.0.1" if args.host in ("0.0.0.0", "::", "") else args.host
+    extra = ("--until-over", str(args.viewer_snapshot)) if args.viewer_snapshot else ()
+    return launch(network.url(local, "viewer", "ui"), server.lobby.admin_token, *extra)
 
 
 def _describe_agents(agents: dict[PlayerId, Agent | None]) -> str:
@@ -378,6 +397,7 @@ def play(argv: Sequence[str]) -> int:
         parser.error(str(exc))
     log_path = args.log or Path("runs") / f"{time.strftime('%Y%m%d-%H%M%S')}-seed{seed}.jsonl"
     transcript = None
+    viewer = None
     try:
         game_id = uuid.uuid4().hex[:12]
         network = GameNetwork(
@@ -386,6 +406,7 @@ def play(argv: Sequence[str]) -> int:
         print(f"Loup-Garou: {config.name}, {len(config.players)} players, seed {seed}, game {game_id}.")
         print(f"Spectators: {network.url(args.host, 'YOUR-NAME', 'ui')}")
         print(f"Full view (secrets): {network.url(args.host, 'YOUR-NAME', 'ui', server.lobby.admin_token)}")
+        viewer = _open_viewer(network, server, args) if args.viewer else None
         _seat_remote_agents(network, config, agents, args, seed)
         print(f"Agents: {_describe_agents(agents)}.")
         observers: list[tuple[Recipient, View]] = list(network.observers)
@@ -413,7 +434,19 @@ def play(argv: Sequence[str]) -> int:
     finally:
         if transcript is not None:
             transcript.stop()
+        _wait_for_viewer(viewer)
         server.stop()
+    _report(finished, log_path)
+    return 0
+
+
+def _wait_for_viewer(viewer: subprocess.Popen[bytes] | None) -> None:
+    if viewer is not None and viewer.poll() is None:  # the game may be over before the window opens
+        print("The viewer is open: close its window (q) to stop the server.", flush=True)
+        viewer.wait()
+
+
+def _report(finished: GameFinished, log_path: Path) -> None:
     for player, usage in finished.usage.items():
         print(
             f"{player}: {usage.get('calls', 0):g} LLM calls, {usage.get('retries', 0):g} retries, "
@@ -424,7 +457,6 @@ def play(argv: Sequence[str]) -> int:
     verdict = "aborted" if outcome is None else _WINNERS[outcome.winner]
     print(f"Result: {verdict} ({outcome.reason if outcome else 'game aborted'}). Log: {log_path}")
     print(f"Replay it with: python run.py replay {log_path}")
-    return 0
 
 
 def replay_log(argv: Sequence[str]) -> int:

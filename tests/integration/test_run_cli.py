@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -179,6 +180,18 @@ def test_replay_of_a_missing_or_broken_log_exits_1(tmp_path):
     result = run("replay", str(broken))
     assert result.returncode == 1
     assert "not JSON" in result.stderr
+
+
+def test_viewer_opens_on_the_hosted_game_and_sees_it_end(tmp_path):
+    snapshot = tmp_path / "end.png"
+    env = {**os.environ, "SDL_VIDEODRIVER": "dummy", "SDL_AUDIODRIVER": "dummy"}
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "run.py"), "--seed", "4", "--quiet", "--port", "0", "--viewer",
+         "--viewer-snapshot", str(snapshot), "--log", str(tmp_path / "g.jsonl")],
+        capture_output=True, text=True, timeout=120, cwd=ROOT, env=env, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert snapshot.stat().st_size > 10_000  # a real frame of the finished game, not an empty file
 
 
 # ---------------------------------------------------------------------------------------- LLM seats
