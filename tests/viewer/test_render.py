@@ -275,11 +275,7 @@ def test_launch_starts_the_viewer_as_a_child_process(monkeypatch):
 
     monkeypatch.setattr("viewer.app.subprocess.Popen", FakePopen)
     launch("ws://127.0.0.1:8765/ws/viewer?client_type=ui", "SECRET")
-    assert started["command"][1:] == [
-        "-m",
-        "viewer",
-        "ws://127.0.0.1:8765/ws/viewer?client_type=ui",
-        "--token",
-        "SECRET",
-    ]
+    assert started["command"][1:] == ["-m", "viewer", "ws://127.0.0.1:8765/ws/viewer?client_type=ui"]
+    assert "SECRET" not in " ".join(started["command"])  # not on a command line that `ps` shows
+    assert started["kwargs"]["env"]["LOUPGAROU_TOKEN"] == "SECRET"
     assert Path(started["kwargs"]["cwd"], "viewer", "__main__.py").exists()
