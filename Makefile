@@ -54,6 +54,12 @@ bench: $(STAMP) $(BENCH_STAMP)
 	$(BIN)/python -m bench.llm_bench --write-docs
 	$(BIN)/python -m bench.fanout --write-docs
 
+# WebSocket conformance: Autobahn|Testsuite cases 1-10 against the server's echo route (docs/conformance.md).
+# Sets up .venv-autobahn/ (CPython 2.7 from pyenv) on first use; fails on any non-conforming case.
+.PHONY: conformance
+conformance: $(STAMP)
+	conformance/run.sh
+
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis build dist *.egg-info
 	find . -path ./.git -prune -o -type d -name __pycache__ -prune -exec rm -rf {} +

@@ -153,11 +153,20 @@ def text_frame(payload: bytes) -> bytes:
     Built by hand so one broadcast is framed once for every recipient; we never negotiate extensions,
     so no RSV bit or per-connection state is involved.
     """
+    return _frame(0x81, payload)
+
+
+def binary_frame(payload: bytes) -> bytes:
+    """`text_frame`'s twin for binary payloads (opcode 2); only the echo route sends these."""
+    return _frame(0x82, payload)
+
+
+def _frame(first_byte: int, payload: bytes) -> bytes:
     n = len(payload)
     if n < 126:  # noqa: PLR2004 - RFC 6455 length encodings
-        header = bytes((0x81, n))
+        header = bytes((first_byte, n))
     elif n < 65536:  # noqa: PLR2004
-        header = struct.pack("!BBH", 0x81, 126, n)
+        header = struct.pack("!BBH", first_byte, 126, n)
     else:
-        header = struct.pack("!BBQ", 0x81, 127, n)
+        header = struct.pack("!BBQ", first_byte, 127, n)
     return header + payload

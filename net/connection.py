@@ -115,7 +115,9 @@ class Connection:
         self._closing_started = trio.Event()  # either side began to close, or the connection is gone
         self._finished = trio.Event()  # nothing more to exchange: tear down now
         self._finish_when_flushed = False
+        self._failed = False  # a protocol error: the stream cannot be parsed any more
         self._parts: list[str] = []
+        self._chunks: list[bytes] = []
         self._size = 0
         self._binary = False
         self._last_heard = trio.current_time()
@@ -127,8 +129,10 @@ class Connection:
         self.close_reason = ""
         #: Called with each complete text message (Trio thread; must not block).
         self.on_message: Callable[[str], None] = lambda text: None
-        #: Called when a binary message arrives (the protocol is text only).
+        #: Called when a binary message arrives (the protocol is text only) and `on_bytes` is not set.
         self.on_binary: Callable[[], None] = lambda: None
+        #: If set, gets each complete binary message instead (the echo route); else payloads are dropped.
+        self.on_bytes: Callable[[bytes], None] | None = None
         #: Called when a message is dropped by the rate limiter.
         self.on_rate_limited: Callable[[], None] = lambda: None
 
@@ -236,11 +240,24 @@ class Connection:
         finally:
             if self.close_code is None:
                 self.close_code = 1006
+            if self._failed:
+                await self._linger()
             if self._farewell:  # best effort: a peer that still reads learns why (1001, 1008)
                 with trio.move_on_after(0.2):
                     with contextlib.suppress(trio.BrokenResourceError, trio.ClosedResourceError):
                         await self._stream.send_all(self._farewell)
             await trio.aclose_forcefully(self._stream)
+
+    async def _linger(self) -> None:
+        """After failing the connection: our FIN follows our close frame, then what the peer still sends is
+        read and dropped until its EOF (bounded), so closing does not reset the TCP under our close frame."""
+        if not isinstance(self._stream, trio.abc.HalfCloseableStream) or self._sending:
+            return
+        with trio.move_on_after(self.config.close_timeout):
+            with contextlib.suppress(trio.BrokenResourceError, trio.ClosedResourceError):
+                await self._stream.send_eof()
+                while await self._stream.receive_some(RECEIVE_SIZE):
+                    pass
 
     async def _writer(self) -> None:
         try:
@@ -306,6 +323,8 @@ class Connection:
                     self._finished.set()
                     return
                 self._last_heard = trio.current_time()
+                if self._failed:  # unparseable now: the peer's close reply cannot be found in it
+                    continue
                 self._ws.receive_data(data)  # type: ignore[arg-type]  # bytearray works as bytes here
                 for event in self._ws.events():
                     self._handle(event)
@@ -333,10 +352,16 @@ class Connection:
         if not self._collect(len(event.data)):
             return
         self._binary = True
+        if self.on_bytes is not None:
+            self._chunks.append(bytes(event.data))
         if event.message_finished:
+            data, self._chunks = b"".join(self._chunks), []
             self._binary, self._size = False, 0
             if self._allow():
-                self._dispatch(self.on_binary)
+                if self.on_bytes is not None:
+                    self._dispatch(self.on_bytes, data)
+                else:
+                    self._dispatch(self.on_binary)
 
     def _collect(self, size: int) -> bool:
         if self._closing:
@@ -344,7 +369,7 @@ class Connection:
         self._size += size
         if self._size > self.config.max_message:
             logger.info("%s: message over %d characters: closed (1009)", self, self.config.max_message)
-            self._parts, self._size = [], 0
+            self._parts, self._chunks, self._size = [], [], 0
             self.close_nowait(CLOSE_TOO_BIG, f"message too big (limit {self.config.max_message})")
             return False
         return True
@@ -383,7 +408,10 @@ class Connection:
             self._finish_when_flushed = True
             self._closing_started.set()
         elif state is ConnectionState.OPEN:  # wsproto's verdict on a protocol error (1002/1007)
+            # Fail the connection (RFC 6455 7.1.7): close frame, then TCP; no waiting for a reply that
+            # the broken stream would hide from us (the peer would wait for our TCP close in vain).
             self.close_nowait(event.code, event.reason or "protocol error")
+            self._failed = self._finish_when_flushed = True
         else:  # CLOSED: the peer answered our close
             self._finished.set()
 

@@ -198,6 +198,7 @@ class Lobby:
         self.games: dict[str, GameEntry] = {}
         self.current: str | None = None
         self.sessions: set[ClientSession] = set()
+        self.echoes: set[Connection] = set()  # echo route connections (net/echo.py; not in /stats)
         self._tokens: dict[str, RemoteSeat] = {}
 
     def add_game(self, entry: GameEntry) -> None:
@@ -241,3 +242,5 @@ class Lobby:
         """Ask every connection to close (server shutdown)."""
         for session in list(self.sessions):
             session.connection.close_nowait(code, reason)
+        for connection in list(self.echoes):
+            connection.close_nowait(code, reason)

@@ -1,7 +1,8 @@
 """The HTTP side of the server: routes, the WebSocket handshake, and the thread that runs Trio.
 
 Routes: `GET /ws/{client_id}?client_type=agent|ui|observer[&token=...]` (WebSocket), `GET /stats`,
-`GET /healthz`. Anything else gets a real HTTP answer: 404 for unknown paths, 426 for a plain HTTP
+`GET /healthz`; with `ServerConfig(echo=True)` only, `client_type=echo` too (net/echo.py, for the
+conformance tests). Anything else gets a real HTTP answer: 404 for unknown paths, 426 for a plain HTTP
 request to `/ws/...`, 400 for a malformed handshake, 408 when the request head does not arrive in
 time. Each TCP connection is handled in its own task and ends there whatever happens to it.
 """
@@ -28,6 +29,7 @@ from wsproto.utilities import RemoteProtocolError as WsRemoteProtocolError
 
 from net.bridge import Bridge
 from net.connection import Connection, ConnectionConfig
+from net.echo import ECHO, EchoSession
 from net.errors import CLOSE_GOING_AWAY
 from net.lobby import ClientSession, Lobby
 from net.protocol import ClientType
@@ -52,6 +54,8 @@ class ServerConfig:
     #: Raise the garbage collector's oldest-generation threshold when the server starts: with thousands
     #: of connections, each full collection walks them all (100+ ms pauses, docs/benchmarks.md).
     tune_gc: bool = True
+    #: Serve `client_type=echo` (net/echo.py): for WebSocket conformance testing only, never in a game.
+    echo: bool = False
 
 
 async def _read_head(stream: trio.abc.Stream) -> tuple[h11.Request, h11.Connection] | None:
@@ -156,7 +160,8 @@ async def _websocket(
         )
         return
     kind = query.get("client_type", ["ui"])[0]
-    if kind not in {k.value for k in ClientType}:
+    echo = config.echo and kind == ECHO
+    if not echo and kind not in {k.value for k in ClientType}:
         await _respond(
             stream, conn, 400, {"error": f"client_type must be agent, ui or observer, not {kind!r}"}
         )
@@ -175,7 +180,11 @@ async def _websocket(
     leftover, _ = conn.trailing_data  # frames that arrived with the handshake
     token = query.get("token", [None])[0]
     connection = Connection(stream, ws, config.connection, name=client_id, initial=bytes(leftover))
-    session = ClientSession(lobby, connection, client_id, ClientType(kind), token)
+    session = (
+        EchoSession(lobby, connection)
+        if echo
+        else ClientSession(lobby, connection, client_id, ClientType(kind), token)
+    )
     await session.run()
 
 
@@ -225,7 +234,7 @@ class NetworkServer:
 
     async def _cancel_after_close(self) -> None:
         with trio.move_on_after(1.0):
-            while self.lobby.sessions:
+            while self.lobby.sessions or self.lobby.echoes:
                 await trio.sleep(0.01)
         assert self._nursery is not None
         self._nursery.cancel_scope.cancel()

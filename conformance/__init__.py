@@ -1,0 +1,1 @@
+"""WebSocket conformance: Autobahn|Testsuite's fuzzing client against our echo route (docs/conformance.md)."""
