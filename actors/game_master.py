@@ -194,7 +194,13 @@ class GameMasterActor(pykka.ThreadingActor):
         if reason is not None:
             self._tell_seat(
                 msg.player,
-                ActionRejected(game_id=self.game_id, phase_id=msg.phase_id, player=msg.player, reason=reason),
+                ActionRejected(
+                    game_id=self.game_id,
+                    phase_id=msg.phase_id,
+                    player=msg.player,
+                    reason=reason,
+                    retry=status == "rejected",
+                ),
             )
         self._advance()
 
@@ -252,7 +258,8 @@ class GameMasterActor(pykka.ThreadingActor):
         while True:
             self._publish()
             if game.outcome() is not None:
-                self._finish(aborted=False)
+                if not self._finished:  # messages may still arrive after the end: finish only once
+                    self._finish(aborted=False)
                 return
             disabled = [p for p in game.players if p in game.awaiting() and p in self._disabled]
             if not disabled:
@@ -368,6 +375,8 @@ class GameMasterActor(pykka.ThreadingActor):
         )
 
     def _finish(self, *, aborted: bool) -> None:
+        if self._finished:
+            return
         self._finished = True
         if self._timer is not None:
             self._timer.cancel()

@@ -87,12 +87,17 @@ class SubmitAction:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ActionRejected:
-    """Game master -> seat: that answer was illegal (`reason`); the deadline still stands."""
+    """Game master -> seat: that answer was not applied (`reason`).
+
+    `retry` is True when the answer was illegal: the phase is still open for this seat until its
+    deadline. A late, duplicate or given-up answer is refused with `retry` False.
+    """
 
     game_id: str
     phase_id: int
     player: PlayerId
     reason: str
+    retry: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

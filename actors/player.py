@@ -78,7 +78,8 @@ class PlayerActor(pykka.ThreadingActor):
         started = self._clock()
         try:
             action = self._agent.decide(request.observation, request.choices)
-        except Exception as exc:  # the agent is untrusted code: isolate it, report, play defaults
+        except (Exception, SystemExit) as exc:  # untrusted code: isolate it (a SystemExit reaching pykka
+            # would stop every actor in the process), report, play defaults
             self._failed = True
             logger.warning("%s: agent failed in phase %d: %r", self, request.phase_id, exc)
             request.reply_to.tell(

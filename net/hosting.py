@@ -79,6 +79,11 @@ class GameNetwork:
         for seat in self.seats.values():
             self.server.call_soon(seat.bind, master)
 
+    def close(self) -> None:
+        """Forget this game on the server (after it ended): a long-lived server must not keep every
+        game's frames. Clients still connected keep what they have; new ones get `no_game`."""
+        self.server.call_soon(self.server.lobby.remove_game, self.game_id)
+
     @property
     def observers(self) -> list[tuple[Recipient, View]]:
         """The hubs, as `start_game` observers."""

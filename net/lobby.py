@@ -104,7 +104,7 @@ class ClientSession:
                 if not self._greeted:
                     self.send_error(ErrorCode.HELLO_REQUIRED, "say hello first")
                 elif self.seat is None:
-                    self.send_error(ErrorCode.NOT_AN_AGENT, f"a {self.client_type} client cannot act")
+                    self.send_error(ErrorCode.NOT_AN_AGENT, f"a spectator ({self.client_type}) cannot act")
                 else:
                     self.seat.act(self, frame)
             case Ping(nonce=nonce):
@@ -206,6 +206,16 @@ class Lobby:
         self.games[entry.game_id] = entry
         self.current = entry.game_id
         self._tokens.update(entry.seats)
+
+    def remove_game(self, game_id: str) -> None:
+        """Forget a finished game: its seats' tokens stop working and its history is freed."""
+        entry = self.games.pop(game_id, None)
+        if entry is None:
+            return
+        for token in entry.seats:
+            self._tokens.pop(token, None)
+        if self.current == game_id:
+            self.current = next(reversed(self.games), None)
 
     def remove_seat(self, token: str) -> None:
         """Revoke a seat token (the seat went to a built-in agent before the game started)."""

@@ -116,8 +116,8 @@ class RemoteSeat(TrioRecipient):
                     self.bind(message.reply_to)
                 self._request, self._requested_at = message, self._clock()
                 self._send_request()
-            case ActionRejected(phase_id=phase_id, reason=reason):
-                if self._answered == phase_id:  # refused: the request is open again until its deadline
+            case ActionRejected(phase_id=phase_id, reason=reason, retry=retry):
+                if retry and self._answered == phase_id:  # illegal: open again until its deadline
                     self._answered = None
                 if self.client is not None:
                     frame = {"type": "rejected", "phase_id": phase_id, "reason": reason}
