@@ -185,16 +185,17 @@ def table(results: dict[str, dict[str, Any]]) -> str:
 
 def summary(result: dict[str, Any]) -> str:
     samples = result["samples"]
-    first, mid, last = samples[0], samples[1] if len(samples) > 1 else samples[0], samples[-1]
-    games = last["game"] - mid["game"]
-    per_game = (last["live_rss_mib"] - mid["live_rss_mib"]) / games * 1024 if games else 0.0
+    first, last = samples[0], samples[-1]
+    half = min(samples, key=lambda s: abs(s["game"] - last["game"] / 2))  # the sample nearest mid-run
+    games = last["game"] - half["game"]
+    per_game = (last["live_rss_mib"] - half["live_rss_mib"]) / games * 1024 if games else 0.0
     threads = "/".join(map(str, sorted({s["threads"] for s in samples})))
     return (
         f"- **{result['variant']}**: {result['games']:,} games in {result['seconds'] / 60:.1f} min, "
         f"**{result['games_per_min']:,.0f} games/min**; threads at every sample: {threads} "
         f"({', '.join(first['thread_names'])}); live RSS {first['live_rss_mib']:.1f} MiB before the "
-        f"first game, {mid['live_rss_mib']:.1f} MiB at game {mid['game']:,}, {last['live_rss_mib']:.1f} MiB "
-        f"at game {last['game']:,}: **{per_game:+.0f} KiB a game** from game {mid['game']:,} on; CPU: "
+        f"first game, {half['live_rss_mib']:.1f} MiB at game {half['game']:,}, {last['live_rss_mib']:.1f} "
+        f"MiB at game {last['game']:,}: **{per_game:+.0f} KiB a game** over the second half; CPU: "
         f"server process {result['server_cpu_s']:.0f} s, agent pool {result['pool_cpu_s']:.0f} s."
     )
 
@@ -233,7 +234,9 @@ def section(results: dict[str, dict[str, Any]], command: str, every: int) -> str
             f"{closed[-1]['game']:,} games ({min(c['live_rss_mib'] for c in closed[1:]):.0f} to "
             f"{max(c['live_rss_mib'] for c in closed[1:]):.0f} MiB from game {closed[1]['game']} on) and the "
             f"thread count never moves; a host that never closes its games reaches "
-            f"{kept['live_rss_mib']:.0f} MiB ({kept['games_held']:,} games held).",
+            f"{kept['live_rss_mib']:.0f} MiB ({kept['games_held']:,} games held) and runs at "
+            f"{results['kept']['games_per_min']:,.0f} games/min instead of "
+            f"{results['closed']['games_per_min']:,.0f}.",
         ]
     return "\n".join(parts)
 
@@ -245,13 +248,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--variants", default=",".join(VARIANTS))
     parser.add_argument("--write-docs", action="store_true", help="rewrite the soak section of docs")
     parser.add_argument("--json", type=Path, help="also save the raw results here")
+    parser.add_argument("--from-json", type=Path, help="render results saved by --json (no run)")
     parser.add_argument("--one", choices=VARIANTS, help=argparse.SUPPRESS)  # internal: one variant, JSON out
     args = parser.parse_args(argv)
     if args.one:
         print(json.dumps(run_variant(args.one, args.games, args.every)))
         return 0
     results: dict[str, dict[str, Any]] = {}
-    for variant in args.variants.split(","):
+    if args.from_json:
+        results = json.loads(args.from_json.read_text(encoding="utf-8"))
+        args.games = max(r["games"] for r in results.values())
+        args.variants = ",".join(results)
+    for variant in args.variants.split(",") if not results else ():
         print(f"{variant}: {args.games} games ...", file=sys.stderr, flush=True)
         one = [sys.executable, "-m", "bench.soak", "--one", variant, "--games", str(args.games)]
         one += ["--every", str(args.every)]
