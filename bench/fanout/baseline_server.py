@@ -20,7 +20,8 @@ Bench-only addition: a `bench_broadcast` message (`{"message_type": "bench_broad
 the load generator's control connection makes the server build an `agent_message` whose text carries
 the marker `~B<seq>_<time.monotonic_ns()>~` (stamped before the message is built and validated), and
 `await manager.broadcast(message, target_type="ui")` it, exactly as an agent's message would be. The
-message is padded to about 200 bytes of JSON, like our server's event frames.
+message is padded to about 200 bytes of JSON, like our server's event frames (or to `size` bytes, if the
+trigger has a `size`).
 
 Prints one JSON line `{"ready": true, "port": ..., "pid": ...}` once listening.
 """
@@ -77,6 +78,7 @@ class BenchBroadcast(BaseMessage):
 
     message_type: Literal["bench_broadcast"] = "bench_broadcast"
     seq: int
+    size: int = TARGET_PAYLOAD
 
 
 ClientMessage = TypeAdapter(
@@ -149,11 +151,12 @@ manager = ConnectionManager()
 _FIXED = len(json.dumps(AgentMessage(client_id="agent_3", agent_name="P3", message_text="").model_dump()))
 
 
-def bench_text(seq: int, stamp: int) -> str:
-    """The marker the load generator reads, padded so that the message is ~200 bytes of JSON."""
+def bench_text(seq: int, stamp: int, size: int = TARGET_PAYLOAD) -> str:
+    """The marker the load generator reads, padded so that the message is ~`size` bytes of JSON."""
     mark = f"~B{seq}_{stamp}~ "
-    pad = TARGET_PAYLOAD - _FIXED - len(mark)
-    return mark + ("I have nothing to add, but I am watching P5 closely today. " * 4)[: max(0, pad)]
+    pad = max(0, size - _FIXED - len(mark))
+    filler = "I have nothing to add, but I am watching P5 closely today. "
+    return mark + (filler * (pad // len(filler) + 1))[:pad]
 
 
 async def handle_message(client_id: str, data: dict[str, Any]) -> None:
@@ -166,7 +169,7 @@ async def handle_message(client_id: str, data: dict[str, Any]) -> None:
     elif isinstance(message, BenchBroadcast):
         stamp = time.monotonic_ns()
         event = AgentMessage(
-            client_id="agent_3", agent_name="P3", message_text=bench_text(message.seq, stamp)
+            client_id="agent_3", agent_name="P3", message_text=bench_text(message.seq, stamp, message.size)
         )
         await manager.broadcast(event.model_dump(), target_type="ui")
 

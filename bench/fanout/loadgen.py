@@ -23,6 +23,11 @@ Modes (the result is one JSON object on stdout):
   after every spectator got the previous one): time from the server's stamp until the *last*
   spectator has it, and for every delivery; then `saturated`: M broadcasts with K in flight (a new
   one is asked for as soon as one has reached every spectator): deliveries/s = N*M / elapsed.
+- `stall`: N spectators connect; a `normal` phase (every spectator reading) and then a `stall` phase,
+  during which one spectator in the middle of the connection order stops reading (its socket stays open,
+  unread), each for a fixed time with K broadcasts in flight, a new one asked for as soon as one has
+  reached every spectator that reads. Both report deliveries/s to the N-1 others, per second too; the
+  stall phase also reports when the server dropped the silent connection, if it did (from `/stats`).
 - `rt`: request/response round trips: one client, sequentially; then C clients each with one request
   outstanding. Our server: `ping` -> `pong` frames (connection, session, codec); the baseline: the
   seed's `ping` message answered with `send_personal(pong)` through its `ConnectionManager`.
@@ -212,6 +217,7 @@ class Target:
         self.kind, self.host, self.port, self.control_port = kind, host, port, control_port
         self.control: Conn | None = None  # the baseline's control WebSocket
         self._control_sock: socket.socket | None = None  # our control line channel
+        self.payload: int | None = None  # bytes of JSON per broadcast; None: the servers' ~200
 
     @property
     def hello(self) -> bytes | None:
@@ -239,16 +245,39 @@ class Target:
             self.control = open_websockets(self.host, self.port, paths, None)[0]
 
     def request(self, seqs: Iterable[int]) -> None:
-        """Ask the server for one broadcast per sequence number, in order."""
+        """Ask the server for one broadcast per sequence number, in order (of `payload` bytes, if set)."""
         if self._control_sock is not None:
-            self._control_sock.sendall(b"".join(b"%d\n" % s for s in seqs))
+            tail = b"\n" if self.payload is None else b" %d\n" % self.payload
+            self._control_sock.sendall(b"".join(b"%d" % s + tail for s in seqs))
         else:
             assert self.control is not None
+            tail = b"}" if self.payload is None else b',"size":%d}' % self.payload
             self.control.send(
                 b"".join(
-                    client_frame(OP_TEXT, b'{"message_type":"bench_broadcast","seq":%d}' % s) for s in seqs
+                    client_frame(OP_TEXT, b'{"message_type":"bench_broadcast","seq":%d' % s + tail)
+                    for s in seqs
                 )
             )
+
+    def connected(self, path: str) -> bool | None:
+        """Whether the server's `/stats` lists the client of WebSocket `path` (None if it cannot tell)."""
+        client_id = path.split("?", 1)[0].rpartition("/")[2]
+        try:
+            with socket.create_connection((self.host, self.port), timeout=2.0) as sock:
+                sock.sendall(b"GET /stats HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                chunks = []
+                while chunk := sock.recv(65536):
+                    chunks.append(chunk)
+        except OSError:
+            return None
+        head, _, body = b"".join(chunks).partition(b"\r\n\r\n")
+        if b" 200 " not in head.split(b"\r\n", 1)[0]:
+            return None
+        try:
+            clients = json.loads(body)["clients"]
+        except (ValueError, KeyError):
+            return None
+        return any(c.get("client_id") == client_id for c in clients)
 
     def ping(self, conn: Conn, i: int) -> bytes:
         """The request of one round trip."""
@@ -407,6 +436,92 @@ class Loop:
         result.update(broadcasts=count, in_flight=window, deliveries_per_s=n * count / result["seconds"])
         return result
 
+    def windowed(
+        self, first: int, seconds: float, window: int, silent: Conn | None, server_pid: int | None
+    ) -> dict[str, Any]:
+        """Broadcasts from sequence number `first` for `seconds`, `window` in flight; `silent`, if given,
+        is a connection that is not read (it must be unregistered) and that no broadcast waits for.
+
+        Deliveries are counted for the connections read, in total and per second of the window."""
+        readers = [c for c in self.conns if c is not silent]
+        n = len(readers)
+        for c in readers:
+            c.last = first - 1
+        reached: list[int] = []  # per broadcast asked for, how many readers have it
+        per_second = [0] * math.ceil(seconds)
+        delivered = completed = 0
+        dropped: float | None = None
+        meter = Meter(server_pid)
+        t0 = time.monotonic()
+        end, next_watch = t0 + seconds, t0 + 1.0
+        sent = window
+        reached.extend([0] * window)
+        self.target.request(range(first, first + window))
+        request, poll, recv = self.target.request, self.ep.poll, self._recv
+        while (now := time.monotonic()) < end:
+            if silent is not None and dropped is None and now >= next_watch:
+                # A server that drops a connection which does not read cannot make it see the FIN (that
+                # waits behind the unread data), so ask the server's `/stats` who is still connected.
+                next_watch = now + 1.0
+                if self.target.connected(silent.name) is False:
+                    dropped = now - t0
+            ready = poll(min(0.05, end - now))
+            bucket = min(len(per_second) - 1, int(time.monotonic() - t0))
+            for fd, _ in ready:
+                conn, data = recv(fd)
+                if conn is None or conn is silent:
+                    continue
+                texts, buf, start, end_ = feed(conn, data)
+                if not texts:
+                    continue
+                seq = marker(buf, start, end_)[0]
+                if seq - conn.last != texts:
+                    self.errors += 1
+                delivered += texts
+                per_second[bucket] += texts
+                for i in range(conn.last + 1 - first, seq + 1 - first):
+                    reached[i] += 1
+                    if reached[i] == n:
+                        completed += 1
+                        request((first + sent,))
+                        reached.append(0)
+                        sent += 1
+                conn.last = seq
+            if len(ready) < NAP_BELOW:
+                time.sleep(NAP)
+        result: dict[str, Any] = dict(meter.done())
+        result.update(
+            readers=n,
+            in_flight=window,
+            asked=sent,
+            completed=completed,
+            deliveries=delivered,
+            deliveries_per_s=delivered / result["seconds"],
+            per_second=per_second,
+            silent_dropped_at_s=dropped,
+        )
+        return result
+
+    def settle(self, last: int) -> None:
+        """Read until every connection has broadcast `last` (the ones still in flight after a phase)."""
+        deadline = time.monotonic() + self.timeout
+        behind = sum(c.last != last for c in self.conns)
+        while behind:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"settle: {behind} connections behind broadcast {last} at the deadline")
+            for fd, _ in self.ep.poll(0.5):
+                conn, data = self._recv(fd)
+                if conn is None:
+                    continue
+                texts, buf, start, end = feed(conn, data)
+                if not texts:
+                    continue
+                seq = marker(buf, start, end)[0]
+                if seq - conn.last != texts or seq > last:
+                    self.errors += 1
+                conn.last = seq
+                behind -= seq == last
+
     def single(self, first: int, count: int, gap: float, server_pid: int | None) -> dict[str, Any]:
         """`count` broadcasts one at a time, `gap` seconds of idle server between them."""
         n = len(self.conns)
@@ -534,6 +649,36 @@ def run_fanout(args: argparse.Namespace, target: Target) -> dict[str, Any]:
     }
 
 
+def run_stall(args: argparse.Namespace, target: Target) -> dict[str, Any]:
+    """Connect the spectators, warm up, then the `normal` and the `stall` phases (see the module doc).
+
+    The silent spectator is the one in the middle of the connection order: the seed's broadcast walks
+    its clients in that order, so half the others are behind it."""
+    raise_fd_limit(args.spectators)
+    target.payload = args.payload
+    conns = open_websockets(target.host, target.port, target.spectator_paths(args.spectators), target.hello)
+    target.open_control()
+    loop = Loop(target, conns, args.timeout)
+    warm = max(8, min(200, 20_000 // args.spectators))
+    loop.saturated(0, warm, args.in_flight, None)
+    loop.idle(0.2)
+    normal = loop.windowed(warm, args.normal_s, args.in_flight, None, args.server_pid)
+    first = warm + normal["asked"]
+    loop.settle(first - 1)
+    silent = conns[len(conns) // 2]
+    loop.ep.unregister(silent.fd)
+    stall = loop.windowed(first, args.stall_s, args.in_flight, silent, args.server_pid)
+    for c in conns:
+        c.sock.close()
+    return {
+        "spectators": len(conns),
+        "payload": args.payload,
+        "normal": normal,
+        "stall": stall,
+        "errors": loop.errors,
+    }
+
+
 def run_rt(args: argparse.Namespace, target: Target) -> dict[str, Any]:
     """Warm up, then sequential round trips on one client, then `--clients` clients at once."""
     raise_fd_limit(args.clients + 1)
@@ -556,7 +701,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--control-port", type=int, help="our server's broadcast trigger")
     parser.add_argument("--server-pid", type=int, help="to report the server's CPU time")
-    parser.add_argument("--mode", choices=("fanout", "rt"), default="fanout")
+    parser.add_argument("--mode", choices=("fanout", "rt", "stall"), default="fanout")
     parser.add_argument("--spectators", type=int, default=1000)
     parser.add_argument("--broadcasts", type=int, default=500, help="saturated phase")
     parser.add_argument("--in-flight", type=int, default=8)
@@ -565,15 +710,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--sequential", type=int, default=2000, help="round trips on one client")
     parser.add_argument("--clients", type=int, default=50, help="concurrent round-trip clients")
     parser.add_argument("--per-client", type=int, default=200)
+    parser.add_argument("--payload", type=int, help="stall: bytes of JSON per broadcast")
+    parser.add_argument("--normal-s", type=float, default=5.0, help="stall: seconds with everyone reading")
+    parser.add_argument("--stall-s", type=float, default=40.0, help="stall: seconds with one silent")
     parser.add_argument("--timeout", type=float, default=120.0, help="seconds per phase")
     args = parser.parse_args(argv)
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         parser.error("loopback only")
-    if args.kind == "ours" and args.mode == "fanout" and args.control_port is None:
+    if args.kind == "ours" and args.mode != "rt" and args.control_port is None:
         parser.error("--control-port is required for our server")
     target = Target(args.kind, args.host, args.port, args.control_port)
     try:
-        report = run_fanout(args, target) if args.mode == "fanout" else run_rt(args, target)
+        run = {"fanout": run_fanout, "rt": run_rt, "stall": run_stall}[args.mode]
+        report = run(args, target)
     finally:
         target.close()
     report.update(kind=args.kind, mode=args.mode, pid=os.getpid())

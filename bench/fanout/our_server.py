@@ -5,12 +5,12 @@
 Prints one JSON line `{"ready": true, "port": ..., "control_port": ..., "pid": ...}` once both ports
 listen, then serves until SIGTERM or SIGINT.
 
-Broadcast trigger: a plain TCP control port (loopback), read by a thread of its own. Each line `<seq>`
-becomes one `Deliver(game_id, PUBLIC_VIEW, first_seq=seq, events=(Spoke(...),))` told to the public
-view's hub, exactly as the game master (another thread) tells it; the spoken text carries the marker
-`~B<seq>_<time.monotonic_ns()>~` taken just before the `tell`, padded so that the event frame's JSON
-is about 200 bytes. Sequence numbers must start at 0 and increase by one (one event per `Deliver`),
-as the hub expects of a game master.
+Broadcast trigger: a plain TCP control port (loopback), read by a thread of its own. Each line
+`<seq>` (or `<seq> <size>`) becomes one `Deliver(game_id, PUBLIC_VIEW, first_seq=seq,
+events=(Spoke(...),))` told to the public view's hub, exactly as the game master (another thread) tells
+it; the spoken text carries the marker `~B<seq>_<time.monotonic_ns()>~` taken just before the `tell`,
+padded so that the event frame's JSON is about 200 (or `size`) bytes. Sequence numbers must start at 0
+and increase by one (one event per `Deliver`), as the hub expects of a game master.
 
 The server uses the defaults `run.py` uses, except the per-connection rate limit (50 messages a
 second, bursts of 200), raised here so that the round-trip test can send thousands of pings in a row.
@@ -47,11 +47,12 @@ _FIXED = len('{"type":"event","seq":,"event":{"type":"spoke","audience":"public"
 _FIXED += len('"phase":"discussion","text":""}}')
 
 
-def event_text(seq: int, stamp: int) -> str:
-    """The spoken text: the marker the load generator reads, padded to a ~200-byte frame."""
+def event_text(seq: int, stamp: int, size: int = TARGET_PAYLOAD) -> str:
+    """The spoken text: the marker the load generator reads, padded to a frame of ~`size` bytes."""
     mark = f"~B{seq}_{stamp}~ "
-    pad = TARGET_PAYLOAD - _FIXED - len(str(seq)) - len(mark)
-    return mark + ("I have nothing to add, but I am watching P5 closely today. " * 4)[: max(0, pad)]
+    pad = max(0, size - _FIXED - len(str(seq)) - len(mark))
+    filler = "I have nothing to add, but I am watching P5 closely today. "
+    return mark + (filler * (pad // len(filler) + 1))[:pad]
 
 
 class ProfiledServer(NetworkServer):
@@ -82,16 +83,16 @@ def control_loop(listener: socket.socket, hub: ViewHub) -> None:
             while data := conn.recv(65536):
                 *lines, pending = (pending + data).split(b"\n")
                 for line in lines:
-                    seq = int(line)
+                    seq, _, size = line.partition(b" ")
                     stamp = time.monotonic_ns()
                     event = Spoke(
                         audience=PUBLIC,
                         day=1,
                         player=PlayerId("P3"),
                         phase=Phase.DISCUSSION,
-                        text=event_text(seq, stamp),
+                        text=event_text(int(seq), stamp, int(size or TARGET_PAYLOAD)),
                     )
-                    hub.tell(Deliver(game_id=GAME_ID, view=PUBLIC_VIEW, first_seq=seq, events=(event,)))
+                    hub.tell(Deliver(game_id=GAME_ID, view=PUBLIC_VIEW, first_seq=int(seq), events=(event,)))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
