@@ -1,10 +1,10 @@
 """Spectator fan-out and agent round trips: our server next to the seed's design, same run, same load tool.
 
-    python -m bench.fanout                  # 100, 1000, 5000 spectators, 5 repeats, then the stall test
-                                            # (3 repeats): about 30 minutes
-    python -m bench.fanout --quick          # one repeat, smaller counts, shorter stall windows
+    python -m bench.fanout                  # 100, 1000, 5000 spectators, 5 repeats (about 20 minutes)
+    python -m bench.fanout --quick          # one repeat, smaller counts
     python -m bench.fanout --write-docs     # also rewrite the `fanout` section of docs/benchmarks.md
-    python -m bench.fanout --spectators 100,1000 --no-stall
+    python -m bench.fanout --spectators 100,1000 --save run.json   # keep the raw reports
+    python -m bench.fanout --load run.json --write-docs            # tables from a kept run
     python -m bench.fanout --profile        # cProfile of our server's Trio thread, 1000 spectators
 
 Every measurement starts a fresh server process (`our_server.py` in this venv, or `baseline_server.py`
@@ -15,143 +15,29 @@ to CPU 1, and stops the server. Repeats alternate the order of the two servers. 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import datetime
 import json
-import math
-import os
 import pstats
-import shutil
-import signal
-import socket
-import statistics
-import subprocess
 import sys
 import tempfile
 import time
-import venv
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from bench.docs import replace_section
 from bench.engine_bench import commit, machine
-
-ROOT = Path(__file__).resolve().parents[2]
-HERE = Path(__file__).resolve().parent
-BENCH_VENV = ROOT / ".venv-bench"
-REQUIREMENTS = ROOT / "bench" / "requirements-fanout.txt"
-TEXTARENA_REQUIREMENTS = ROOT / "bench" / "requirements-textarena.txt"
-KINDS = ("baseline", "ours")
-LABELS = {"baseline": "seed design: FastAPI + Uvicorn", "ours": "ours: NetworkServer (Trio + wsproto)"}
-SERVER_CPU, LOADGEN_CPU = 0, 1
-READY_TIMEOUT = 30.0
-STALL_SPECTATORS = 1000
-# Frame sizes of the stall test: a usual event; and frames big enough that the silent client's kernel
-# buffers (about 4 MiB on this machine) fill before either server's heartbeat gives up on it.
-STALL_PAYLOADS = (200, 16384)
-STOP_TIMEOUT = 10.0
-
-
-# ---------------------------------------------------------------------------------------- processes
-
-
-def bench_python(*, setup: bool = True) -> Path:
-    """`.venv-bench/`'s interpreter, with FastAPI and Uvicorn installed (`make bench` does it first)."""
-    python = BENCH_VENV / "bin" / "python"
-    if python.exists():
-        probe = subprocess.run(
-            [str(python), "-c", "import fastapi, uvicorn"], capture_output=True, check=False
-        )
-        if probe.returncode == 0:
-            return python
-    if not setup:
-        raise SystemExit(f"{BENCH_VENV} lacks FastAPI/Uvicorn: run `make bench`")
-    print(f"setting up {BENCH_VENV.relative_to(ROOT)} (FastAPI + Uvicorn, bench only) ...", flush=True)
-    if not python.exists():
-        venv.EnvBuilder(with_pip=True).create(BENCH_VENV)
-    env = {**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
-    pip = [
-        str(python),
-        "-m",
-        "pip",
-        "install",
-        "-q",
-        "-r",
-        str(TEXTARENA_REQUIREMENTS),
-        "-r",
-        str(REQUIREMENTS),
-    ]
-    subprocess.run(pip, check=True, env=env)
-    return python
-
-
-def pinned(cpu: int) -> list[str]:
-    """`taskset -c CPU` if taskset exists and that CPU is ours, else nothing."""
-    if shutil.which("taskset") and cpu in os.sched_getaffinity(0) and len(os.sched_getaffinity(0)) > 1:
-        return ["taskset", "-c", str(cpu)]
-    return []
-
-
-def free_port() -> int:
-    """A loopback port that was free a moment ago."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@contextlib.contextmanager
-def server(kind: str, log_dir: Path, profile: Path | None = None) -> Iterator[dict[str, Any]]:
-    """Start one server process and yield its announcement (ports, pid); always stop it."""
-    log_path = log_dir / f"{kind}-{time.monotonic_ns()}.log"
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    if kind == "ours":
-        command = [sys.executable, "-m", "bench.fanout.our_server", "--port", "0"]
-        if profile is not None:
-            env["LG_FANOUT_PROFILE"] = str(profile)
-    else:
-        command = [str(bench_python()), str(HERE / "baseline_server.py"), "--port", str(free_port())]
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen(
-            pinned(SERVER_CPU) + command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            cwd=ROOT, env=env,
-        )  # fmt: skip
-    try:
-        deadline = time.monotonic() + READY_TIMEOUT
-        ready: dict[str, Any] | None = None
-        while ready is None:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                tail = log_path.read_text(errors="replace")[-2000:]
-                raise RuntimeError(f"{kind} server did not start:\n{tail}")
-            for line in log_path.read_text(errors="replace").splitlines():
-                if line.startswith('{"ready"'):
-                    ready = json.loads(line)
-            time.sleep(0.05)
-        yield ready
-    finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(STOP_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(STOP_TIMEOUT)
-
-
-def loadgen(kind: str, ready: dict[str, Any], *options: str, timeout: float = 600.0) -> dict[str, Any]:
-    """Run the load generator once against a ready server; its JSON report."""
-    command = [sys.executable, "-m", "bench.fanout.loadgen", "--kind", kind, "--port", str(ready["port"])]
-    command += ["--server-pid", str(ready["pid"]), *options]
-    if "control_port" in ready:
-        command += ["--control-port", str(ready["control_port"])]
-    done = subprocess.run(
-        pinned(LOADGEN_CPU) + command, capture_output=True, text=True, cwd=ROOT, timeout=timeout, check=False
-    )
-    if done.returncode != 0:
-        raise RuntimeError(f"loadgen failed against {kind}:\n{done.stderr[-3000:]}")
-    report: dict[str, Any] = json.loads(done.stdout)
-    return report
-
+from bench.fanout.harness import (
+    KINDS,
+    LABELS,
+    STOP_TIMEOUT,
+    bench_python,
+    cell,
+    loadgen,
+    med,
+    pinning,
+    server,
+)
 
 # ---------------------------------------------------------------------------------------- measuring
 
@@ -182,39 +68,6 @@ def rt_plan(args: argparse.Namespace) -> list[str]:
         "--per-client",
         str(each),
     ]
-
-
-def stall_plan(args: argparse.Namespace, payload: int) -> list[str]:
-    """Load generator options for one stall measurement."""
-    normal, stall = (5, 20) if args.quick else (10, 45)
-    return [
-        "--mode", "stall", "--spectators", str(STALL_SPECTATORS), "--payload", str(payload),
-        "--in-flight", str(args.in_flight), "--normal-s", str(normal), "--stall-s", str(stall),
-    ]  # fmt: skip
-
-
-def measure_stall(args: argparse.Namespace, log_dir: Path) -> dict[str, dict[int, list[dict[str, Any]]]]:
-    """The stall test at each payload, repeats alternating which server goes first."""
-    results: dict[str, dict[int, list[dict[str, Any]]]] = {k: {p: [] for p in STALL_PAYLOADS} for k in KINDS}
-    for r in range(args.stall_repeats):
-        order = KINDS if r % 2 == 0 else KINDS[::-1]
-        for payload in STALL_PAYLOADS:
-            for kind in order:
-                with server(kind, log_dir) as ready:
-                    report = loadgen(kind, ready, *stall_plan(args, payload))
-                results[kind][payload].append(report)
-                normal, stall = report["normal"], report["stall"]
-                dropped = stall["silent_dropped_at_s"]
-                print(
-                    f"stall {r + 1}/{args.stall_repeats} {kind:8} {payload:6} B frames: normal "
-                    f"{normal['deliveries_per_s']:9,.0f}/s, one silent {stall['deliveries_per_s']:9,.0f}/s "
-                    f"({stall['deliveries_per_s'] / normal['deliveries_per_s']:.0%}), worst second "
-                    f"{min(stall['per_second']):,}, silent dropped after "
-                    + (f"{dropped:.0f} s" if dropped is not None else "-")
-                    + f"; errors {report['errors']}",
-                    flush=True,
-                )
-    return results
 
 
 def measure(args: argparse.Namespace, log_dir: Path) -> dict[str, Any]:
@@ -270,18 +123,6 @@ def profile_ours(args: argparse.Namespace, log_dir: Path, spectators: int = 1000
 # ---------------------------------------------------------------------------------------- reporting
 
 
-def med(values: Sequence[float]) -> float:
-    """Median, NaN for nothing."""
-    return statistics.median(values) if values else math.nan
-
-
-def cell(values: Sequence[float], fmt: str = ",.0f") -> str:
-    """`median (min-max)`, or just the median for one value."""
-    if len(values) == 1:
-        return format(values[0], fmt)
-    return f"{format(med(values), fmt)} ({format(min(values), fmt)}-{format(max(values), fmt)})"
-
-
 def summarise(results: dict[str, Any]) -> dict[str, Any]:
     """The medians the table and the reading use."""
     out: dict[str, Any] = {"fanout": {}, "rt": {}}
@@ -320,93 +161,6 @@ def summarise(results: dict[str, Any]) -> dict[str, Any]:
         }
         out["rt"][kind]["errors"] = sum(r["errors"] for r in reports)
     return out
-
-
-def summarise_stall(results: dict[str, dict[int, list[dict[str, Any]]]]) -> dict[tuple[str, int], Any]:
-    """Per server and frame size: medians over repeats of the stall test."""
-    out: dict[tuple[str, int], Any] = {}
-    for kind, by_payload in results.items():
-        for payload, reports in by_payload.items():
-            if not reports:
-                continue
-            normal = [r["normal"]["deliveries_per_s"] for r in reports]
-            stall = [r["stall"]["deliveries_per_s"] for r in reports]
-            worst = [min(r["stall"]["per_second"]) / r["normal"]["deliveries_per_s"] for r in reports]
-            silent_s = [sum(1 for x in r["stall"]["per_second"] if x == 0) for r in reports]
-            dropped = [r["stall"]["silent_dropped_at_s"] for r in reports]
-            out[kind, payload] = {
-                "normal": med(normal),
-                "stall": med(stall),
-                "ratios": [b / a for a, b in zip(normal, stall, strict=True)],
-                "worst": med(worst),
-                "dead_seconds": max(silent_s),
-                "dropped": [d for d in dropped if d is not None],
-                "never_dropped": sum(d is None for d in dropped),
-                "window": len(reports[0]["stall"]["per_second"]),
-                "normal_window": len(reports[0]["normal"]["per_second"]),
-                "readers": reports[0]["stall"]["readers"],
-                "loadgen_share": med([r["stall"]["loadgen_cpu_s"] / r["stall"]["seconds"] for r in reports]),
-                "errors": sum(r["errors"] for r in reports),
-                "repeats": len(reports),
-            }
-    return out
-
-
-def stall_table(stall: dict[tuple[str, int], Any]) -> list[str]:
-    """The stall table, markdown."""
-    any_row = next(iter(stall.values()))
-    lines = [
-        f"| server | frame | deliveries/s to the {any_row['readers']:,} others: all reading | "
-        f"one stopped reading ({any_row['window']} s) | ratio (repeat by repeat) | worst second | "
-        "seconds with no delivery at all (max) | silent client dropped after | loadgen CPU |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
-    ]
-    for payload in STALL_PAYLOADS:
-        for kind in KINDS:
-            row = stall.get((kind, payload))
-            if row is None:
-                continue
-            ratios = row["ratios"]
-            ratio = f"**{med(ratios):.0%}**"
-            if len(ratios) > 1:
-                ratio += f" ({min(ratios):.0%}-{max(ratios):.0%})"
-            dropped = ", ".join(f"{d:.0f}" for d in sorted(row["dropped"]))
-            if row["never_dropped"]:
-                dropped += (
-                    (", " if dropped else "")
-                    + f"not within {row['window']} s"
-                    + (f" (x{row['never_dropped']})" if row["never_dropped"] > 1 else "")
-                )
-            elif dropped:
-                dropped += " s"
-            lines.append(
-                f"| {LABELS[kind]} | {payload:,} B | {row['normal']:,.0f} | {row['stall']:,.0f} | {ratio} | "
-                f"{row['worst']:.0%} | {row['dead_seconds']} | {dropped} | {row['loadgen_share']:.0%} |"
-            )
-    return lines
-
-
-def stall_reading(stall: dict[tuple[str, int], Any]) -> str:
-    """One paragraph on the stall test, from the figures."""
-    parts = []
-    for payload in STALL_PAYLOADS:
-        ours, base = stall.get(("ours", payload)), stall.get(("baseline", payload))
-        if ours is None or base is None:
-            continue
-        ours_ratio, base_ratio = min(ours["ratios"]), min(base["ratios"])
-        verdict = "goal met" if ours_ratio >= 0.95 else "goal NOT met"  # noqa: PLR2004 - the issue's 95%
-        base_text = (
-            f"the seed design stalled outright: no spectator got anything for up to {base['dead_seconds']} "
-            f"of the {base['window']} seconds, and its rate fell to {med(base['ratios']):.0%} of normal"
-            if base["dead_seconds"]
-            else f"the seed design kept {base_ratio:.0%} or more of its own normal rate"
-        )
-        parts.append(
-            f"With {payload:,}-byte frames our server kept at least {ours_ratio:.0%} of its normal "
-            f"delivery rate to the others in every repeat (worst second {ours['worst']:.0%}; {verdict}: "
-            "at least 95%); " + base_text + "."
-        )
-    return " ".join(parts)
 
 
 def fanout_table(summary: dict[str, Any], spectators: Sequence[int], in_flight: int) -> list[str]:
@@ -505,54 +259,13 @@ def reading(summary: dict[str, Any], spectators: Sequence[int], in_flight: int) 
     )
 
 
-def stall_section(summary: dict[str, Any], args: argparse.Namespace) -> list[str]:
-    """The stall test's part of the docs section (nothing if it did not run)."""
-    stall = summary.get("stall")
-    if not stall:
-        return []
-    row = next(iter(stall.values()))
-    return [
-        "### One spectator that stops reading",
-        "",
-        *stall_table(stall),
-        "",
-        stall_reading(stall),
-        "",
-        f"Method: {STALL_SPECTATORS:,} spectators, {args.stall_repeats} repeat(s) per server and frame "
-        "size, each a fresh server process, the two servers alternating. After a warm-up, "
-        f"{row['normal_window']} s with everyone reading (*all reading*), then the spectator in the middle "
-        "of the connection order stops reading (its socket stays open and unread, like a frozen browser "
-        "tab or a half-open connection) and broadcasts go on for another "
-        f"{row['window']} s (*one stopped reading*); in both phases {args.in_flight} broadcasts are in "
-        "flight and a new one is asked for whenever one has reached every spectator that still reads. "
-        "Rates count deliveries to the others only. *Worst second* is the slowest one-second bucket of "
-        "the stall phase against the normal rate; *dropped after* is when the server's `/stats` stopped "
-        "listing the silent client, polled once a second. A server cannot stall behind a client until "
-        "the kernel's buffers for that client are full (about 4 MiB here: the sender's buffer grows to "
-        "`tcp_wmem`'s 4 MiB whether or not the peer reads), and both servers drop a client that does "
-        "not answer their pings (ours after 20 + 10 s without a word; Uvicorn's `websockets` after "
-        "20 + 20 s). With ordinary 200-byte events neither buffer fills first; 16 KiB frames fill it "
-        "within seconds, which is what a spectator that stops reading under a heavier stream looks "
-        "like. Ours drops a client whose queued output passes 4 MiB, or whose writes stay blocked for "
-        "10 s, with close code 1008; the baseline's broadcast awaits each `send_text` in turn, and "
-        "its keepalive ping waits behind the same full buffer.",
-        "",
-    ]
-
-
 def render(summary: dict[str, Any], args: argparse.Namespace, command: str) -> str:
     """The generated section of docs/benchmarks.md."""
-    today = datetime.date.today().isoformat()
     sample = summary["fanout"]["ours", args.spectators[0]]
-    pinning = (
-        "server pinned to CPU 0 and load generator to CPU 1 (`taskset`)"
-        if pinned(LOADGEN_CPU)
-        else "no CPU pinning (taskset missing or one core)"
-    )
     errors = sum(s["errors"] for s in summary["fanout"].values())
     errors += sum(summary["rt"][k]["errors"] for k in KINDS)
     parts = [
-        f"Measured {today} on {machine()}; commit {commit()}; {pinning}; loopback; "
+        f"Measured {args.date} on {args.machine}; commit {args.commit}; {pinning()}; loopback; "
         f"{args.repeats} repeat(s), each a fresh server process, the two servers alternating; medians "
         f"(min-max over repeats). Load average when the run started: {args.loadavg} (other work on the "
         "machine shows up as spread between repeats).",
@@ -572,7 +285,6 @@ def render(summary: dict[str, Any], args: argparse.Namespace, command: str) -> s
         "",
         reading(summary, args.spectators, args.in_flight),
         "",
-        *stall_section(summary, args),
         "### Method",
         "",
         "The baseline (`bench/fanout/baseline_server.py`, in `.venv-bench/`) is the seed's design: FastAPI "
@@ -616,11 +328,42 @@ def print_summary(summary: dict[str, Any], args: argparse.Namespace) -> None:
     print("\n".join(rt_table(summary)))
     print()
     print(reading(summary, args.spectators, args.in_flight))
-    if summary.get("stall"):
-        print()
-        print("\n".join(stall_table(summary["stall"])))
-        print()
-        print(stall_reading(summary["stall"]))
+
+
+SAVED_ARGS = (
+    "spectators",
+    "repeats",
+    "in_flight",
+    "loadavg",
+    "quick",
+    "date",
+    "machine",
+    "commit",
+)
+
+
+def save_results(args: argparse.Namespace, results: dict[str, Any]) -> None:
+    """Keep a run's raw reports, so that its tables can be made again (`--load`) without measuring."""
+    saved = {
+        "args": {name: getattr(args, name) for name in SAVED_ARGS},
+        "command": "python -m bench.fanout" + "".join(f" {a}" for a in sys.argv[1:] if a != "--write-docs"),
+        "results": results,
+    }
+    args.save.write_text(json.dumps(saved))
+    print(f"raw reports saved to {args.save}")
+
+
+def load_results(args: argparse.Namespace) -> dict[str, Any]:
+    """A saved run's reports (JSON turned the counts into strings: back to numbers); sets its args."""
+    saved = json.loads(args.load.read_text())
+    for name, value in saved["args"].items():
+        setattr(args, name, value)
+    args.command = saved["command"]
+
+    def by_number(tree: dict[str, dict[str, Any]]) -> dict[str, dict[int, Any]]:
+        return {kind: {int(n): v for n, v in inner.items()} for kind, inner in tree.items()}
+
+    return {"fanout": by_number(saved["results"]["fanout"]), "rt": saved["results"]["rt"]}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -632,25 +375,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--in-flight", type=int, default=8)
     parser.add_argument("--write-docs", action="store_true")
     parser.add_argument("--profile", action="store_true", help="profile our server instead of comparing")
-    parser.add_argument("--no-stall", action="store_true", help="skip the stalled-spectator test")
-    parser.add_argument("--stall-repeats", type=int, help="default: 3, or 1 with --quick")
+    parser.add_argument("--save", type=Path, help="also keep every raw report in this JSON file")
+    parser.add_argument("--load", type=Path, help="report a saved run instead of measuring")
     args = parser.parse_args(argv)
-    args.stall_repeats = 0 if args.no_stall else (args.stall_repeats or (1 if args.quick else 3))
     args.spectators = [int(n) for n in args.spectators.split(",")]
     args.repeats = args.repeats or (1 if args.quick else 5)
     args.loadavg = Path("/proc/loadavg").read_text().split()[0] if Path("/proc/loadavg").exists() else "?"
-    with tempfile.TemporaryDirectory(prefix="fanout-") as tmp:
-        if args.profile:
-            profile_ours(args, Path(tmp), max(args.spectators))
-            return 0
-        bench_python()
-        results = measure(args, Path(tmp))
-        stall = measure_stall(args, Path(tmp)) if args.stall_repeats else {}
+    args.command = None
+    if args.load:
+        results = load_results(args)
+    else:
+        args.date, args.machine, args.commit = datetime.date.today().isoformat(), machine(), commit()
+        with tempfile.TemporaryDirectory(prefix="fanout-") as tmp:
+            if args.profile:
+                profile_ours(args, Path(tmp), max(args.spectators))
+                return 0
+            bench_python()
+            results = measure(args, Path(tmp))
+        if args.save:
+            save_results(args, results)
     summary = summarise(results)
-    summary["stall"] = summarise_stall(stall) if stall else {}
     print_summary(summary, args)
     if args.write_docs:
-        command = "python -m bench.fanout" + "".join(
+        command = args.command or "python -m bench.fanout" + "".join(
             f" {a}" for a in (argv if argv is not None else sys.argv[1:]) if a != "--write-docs"
         )
         replace_section(

@@ -665,8 +665,9 @@ def run_stall(args: argparse.Namespace, target: Target) -> dict[str, Any]:
     normal = loop.windowed(warm, args.normal_s, args.in_flight, None, args.server_pid)
     first = warm + normal["asked"]
     loop.settle(first - 1)
-    silent = conns[len(conns) // 2]
-    loop.ep.unregister(silent.fd)
+    silent = None if args.control else conns[len(conns) // 2]
+    if silent is not None:
+        loop.ep.unregister(silent.fd)
     stall = loop.windowed(first, args.stall_s, args.in_flight, silent, args.server_pid)
     for c in conns:
         c.sock.close()
@@ -713,6 +714,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--payload", type=int, help="stall: bytes of JSON per broadcast")
     parser.add_argument("--normal-s", type=float, default=5.0, help="stall: seconds with everyone reading")
     parser.add_argument("--stall-s", type=float, default=40.0, help="stall: seconds with one silent")
+    parser.add_argument("--control", action="store_true", help="stall: nobody goes silent (drift check)")
     parser.add_argument("--timeout", type=float, default=120.0, help="seconds per phase")
     args = parser.parse_args(argv)
     if args.host not in ("127.0.0.1", "localhost", "::1"):

@@ -142,34 +142,44 @@ def read_to_close(ws: simple_websocket.Client) -> tuple[list[dict[str, Any]], in
     raise AssertionError(f"the server did not close the connection within {WAIT_S} s: {frames}")
 
 
+def open_raw(
+    port: int, target: str, *, rcvbuf: int | None = None
+) -> tuple[socket.socket, WSConnection, list[Event]]:
+    """Connect a plain blocking socket and do the client handshake with wsproto; returns the socket,
+    the wsproto connection and the events that arrived with the server's answer."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        if rcvbuf is not None:  # before connect, so the advertised window stays small
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+        sock.settimeout(WAIT_S)
+        sock.connect((HOST, port))
+        ws = WSConnection(ConnectionType.CLIENT)
+        sock.sendall(ws.send(Request(host=HOST, target=target)))
+        pending: list[Event] = []
+        accepted = False
+        while not accepted:
+            data = sock.recv(4096)
+            assert data, "the server closed during the handshake"
+            ws.receive_data(data)
+            for event in ws.events():
+                if isinstance(event, AcceptConnection):
+                    accepted = True
+                elif isinstance(event, RejectConnection):
+                    raise AssertionError(f"handshake rejected: {event.status_code}")
+                else:
+                    pending.append(event)
+    except BaseException:
+        sock.close()
+        raise
+    return sock, ws, pending
+
+
 class RawWebSocket:
     """A hand-driven WebSocket client on a plain socket: it reads only when told to (or never)."""
 
     def __init__(self, port: int, target: str, *, rcvbuf: int | None = None) -> None:
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        try:
-            if rcvbuf is not None:  # before connect, so the advertised window stays small
-                self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
-            self.sock.settimeout(WAIT_S)
-            self.sock.connect((HOST, port))
-            self.ws = WSConnection(ConnectionType.CLIENT)
-            self.sock.sendall(self.ws.send(Request(host=HOST, target=target)))
-            self.pending: list[Event] = []
-            accepted = False
-            while not accepted:
-                data = self.sock.recv(4096)
-                assert data, "the server closed during the handshake"
-                self.ws.receive_data(data)
-                for event in self.ws.events():
-                    if isinstance(event, AcceptConnection):
-                        accepted = True
-                    elif isinstance(event, RejectConnection):
-                        raise AssertionError(f"handshake rejected: {event.status_code}")
-                    else:
-                        self.pending.append(event)
-        except BaseException:
-            self.sock.close()
-            raise
+        self.sock, self.ws, pending = open_raw(port, target, rcvbuf=rcvbuf)
+        self.pending: list[Event] = list(pending)
 
     def send_text(self, text: str) -> None:
         self.sock.sendall(self.ws.send(TextMessage(data=text)))

@@ -24,13 +24,14 @@ from actors.host import start_game
 from actors.messages import FULL_VIEW, GameFinished
 from engine import ROLE_SPECS, GameConfig, Role, preset
 from engine.events import PlayerFaulted
-from net.client import AgentClient, Policy, ServerFrameModel, SpectatorClient, _Link
+from net.client import ServerFrameModel, SpectatorClient
 from net.connection import ConnectionConfig
 from net.errors import CLOSE_GAME_OVER
 from net.hosting import GameNetwork
 from net.protocol import ErrorFrame, EventFrame, GameOver, RequestFrame, Welcome
 from net.server import NetworkServer, ServerConfig
 from tests.fakes import Collector
+from tests.net.agents import AgentThread, RecordingAgent
 from tests.net.netutil import (
     HOST,
     WAIT_S,
@@ -53,69 +54,22 @@ GAME_WAIT_S = 60.0
 # ---------------------------------------------------------------------------------------- the cast
 
 
-class RecordingAgent(AgentClient):
-    """The SDK agent, also keeping every frame as it came off the wire (duplicates included)."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.wire: list[ServerFrameModel] = []
-
-    def _play(self, link: _Link, policy: Policy) -> GameOver | None:
-        frames = link.frames
-
-        def recorded() -> Iterator[ServerFrameModel]:
-            for frame in frames():
-                self.wire.append(frame)
-                yield frame
-
-        link.frames = recorded  # type: ignore[method-assign]
-        return super()._play(link, policy)
-
-
 Hook = Callable[["Seat", RequestFrame], None]
 
 
 @dataclass
-class Seat:
-    """One agent thread playing one seat with a seeded random policy; `hook` runs before each answer."""
+class Seat(AgentThread):
+    """One agent thread playing one seat with a seeded random policy, speaking at the menu's limit, and
+    noting every request whose `seen` count differs from the events it holds."""
 
-    player: str
-    client: RecordingAgent
-    hook: Hook | None = None
-    rng: random.Random = field(default_factory=random.Random)
-    requests: list[RequestFrame] = field(default_factory=list)
     unseen: list[tuple[int, int]] = field(default_factory=list)  # (request.seen, events held) mismatches
-    notes: dict[str, Any] = field(default_factory=dict)
-    over: GameOver | None = None
-    error: BaseException | None = None
-    thread: threading.Thread | None = None
 
-    def start(self) -> None:
-        self.thread = threading.Thread(target=self._run, name=f"agent-{self.player}", daemon=True)
-        self.thread.start()
-
-    def _run(self) -> None:
-        try:
-            self.over = self.client.run(self.policy)
-        except BaseException as exc:  # reported by the test
-            self.error = exc
-
-    def policy(self, request: RequestFrame, events: list[EventFrame]) -> dict[str, Any]:
-        self.requests.append(request)
+    def check(self, request: RequestFrame, events: list[EventFrame]) -> None:
         if request.seen != len(events):
             self.unseen.append((request.seen, len(events)))
-        if self.hook is not None:
-            self.hook(self, request)
-        choice = self.rng.choice([c for c in request.choices if c.kind != "abstain"] or request.choices)
-        match choice.kind:
-            case "speak":
-                return {"kind": "speak", "text": (f"{self.player} here. " * 1000)[: choice.max_chars]}
-            case "bid":
-                return {"kind": "bid", "amount": self.rng.randint(0, choice.max_bid or 4)}
-            case "abstain":
-                return {"kind": "abstain"}
-            case kind:
-                return {"kind": kind, "target": self.rng.choice(choice.targets)}
+
+    def speech(self, request: RequestFrame) -> str:
+        return f"{self.player} here. " * 1000
 
     def send(self, frame: dict[str, Any]) -> None:
         """Send a raw frame on the current link (from the policy: the agent's own thread)."""
@@ -205,8 +159,7 @@ def play(
         for watcher in watchers:
             watcher.close()
         for seat in seats.values():
-            if seat.client._link is not None and seat.thread is not None and seat.thread.is_alive():
-                seat.client.disconnect()  # a stuck agent: its reconnections fail once the server stops
+            seat.stop()  # a stuck agent: its reconnections fail once the server stops
 
 
 @pytest.fixture

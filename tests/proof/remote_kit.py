@@ -14,8 +14,8 @@ import struct
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,14 +24,14 @@ from actors.host import Seat as LocalSeat
 from actors.host import start_game
 from actors.messages import FULL_VIEW, GameFinished
 from engine import ROLE_SPECS, GameConfig, PlayerId, Role, Termination, event_to_dict, replay
-from net.client import AgentClient, Policy, ServerFrameModel, _Link
+from net.client import AgentClient
 from net.hosting import GameNetwork
-from net.protocol import EventFrame, GameOver, RequestFrame
+from net.protocol import EventFrame, RequestFrame
 from net.server import NetworkServer
 from tests.fakes import Collector
+from tests.net.agents import AgentThread, RecordingAgent
+from tests.net.netutil import HOST, WAIT_S
 
-HOST = "127.0.0.1"
-WAIT_S = 10.0  # the longest one expected thing may take on a loaded 2-core machine
 GAME_WAIT_S = 60.0  # bound on one whole game
 
 
@@ -39,59 +39,12 @@ class Killed(Exception):
     """Raised by a hook to end an agent's thread for good (its process "died")."""
 
 
-class RecordingAgent(AgentClient):
-    """The SDK agent, also keeping every frame as it came off the wire (duplicates included)."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.wire: list[ServerFrameModel] = []
-        self.connections = 0
-
-    def _play(self, link: _Link, policy: Policy) -> GameOver | None:
-        frames = link.frames
-        self.connections += 1
-
-        def recorded() -> Iterator[ServerFrameModel]:
-            for frame in frames():
-                self.wire.append(frame)
-                yield frame
-
-        link.frames = recorded  # type: ignore[method-assign]
-        return super()._play(link, policy)
-
-
 Hook = Callable[["RemoteAgent", RequestFrame], None]
 
 
 @dataclass
-class RemoteAgent:
+class RemoteAgent(AgentThread):
     """One SDK agent thread with a seeded random policy; `hook` runs before each answer."""
-
-    player: str
-    client: RecordingAgent
-    hook: Hook | None = None
-    rng: random.Random = field(default_factory=random.Random)
-    requests: list[RequestFrame] = field(default_factory=list)
-    over: GameOver | None = None
-    error: BaseException | None = None
-    thread: threading.Thread | None = None
-    notes: dict[str, Any] = field(default_factory=dict)
-
-    def start(self) -> None:
-        self.thread = threading.Thread(target=self._run, name=f"agent-{self.player}", daemon=True)
-        self.thread.start()
-
-    def _run(self) -> None:
-        try:
-            self.over = self.client.run(self.policy)
-        except BaseException as exc:  # reported by the test
-            self.error = exc
-
-    def policy(self, request: RequestFrame, events: list[EventFrame]) -> dict[str, Any]:
-        self.requests.append(request)
-        if self.hook is not None:
-            self.hook(self, request)
-        return random_answer(request, self.rng, self.player)
 
     def kill(self, *, reset: bool = False) -> None:
         """Vanish mid-request: the socket goes away (FIN, or RST with `reset`) and never comes back."""
@@ -111,21 +64,6 @@ def reset_connection(client: AgentClient) -> None:
     with contextlib.suppress(OSError):
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         sock.shutdown(socket.SHUT_RD)  # wakes simple-websocket's reader, which closes the socket: RST
-
-
-def random_answer(request: RequestFrame, rng: random.Random, player: str) -> dict[str, Any]:
-    """A legal random action from the request's menu (acting is preferred over abstaining)."""
-    choice = rng.choice([c for c in request.choices if c.kind != "abstain"] or request.choices)
-    match choice.kind:
-        case "speak":
-            text = f"{player} speaking on day {request.day}. " * 20  # about 400 characters
-            return {"kind": "speak", "text": text.strip()[: choice.max_chars]}
-        case "bid":
-            return {"kind": "bid", "amount": rng.randint(0, choice.max_bid or 0)}
-        case "abstain":
-            return {"kind": "abstain"}
-        case kind:
-            return {"kind": kind, "target": rng.choice(choice.targets)}
 
 
 @dataclass

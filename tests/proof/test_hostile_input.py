@@ -41,10 +41,9 @@ from engine import GameConfig, PlayerId, Role, Team, Termination, preset
 from net.connection import ConnectionConfig
 from net.hosting import GameNetwork
 from net.server import NetworkServer, ServerConfig
+from tests.net.agents import AgentThread, RecordingAgent
 from tests.net.netutil import HOST, WAIT_S, poll_stats, start_server
 from tests.proof.wire import (
-    AgentThread,
-    RecordingAgent,
     Watcher,
     WireClient,
     assert_reaction,
@@ -887,9 +886,8 @@ def play_case(server: NetworkServer, case: Case, baseline: Played | None = None)
                 reconnect_delay=0.05,
                 receive_timeout=0.2,
             )
-            cast[player] = AgentThread(
-                player, client, cast_policy(player, random.Random(seed + i), gate, case, held)
-            )
+            policy = cast_policy(player, random.Random(seed + i), gate, case, held)
+            cast[player] = AgentThread(player, client, answer=policy).start()
             later.append(cast[player].stop)
         public = Watcher(net.url(HOST, "public-watcher", "ui"))
         later.append(public.close)

@@ -59,10 +59,9 @@ from engine import (
 from net.hosting import GameNetwork
 from net.protocol import RequestFrame
 from net.server import NetworkServer, ServerConfig
+from tests.net.agents import AgentThread, RecordingAgent
 from tests.net.netutil import HOST, WAIT_S, start_server
 from tests.proof.wire import (
-    AgentThread,
-    RecordingAgent,
     Watcher,
     audience_events,
     audiences_of,
@@ -151,7 +150,7 @@ class Agent:
         self.drop = seat.drop
         self.asked = 0
         client = RecordingAgent(seat.url, token=seat.token, reconnect_delay=0.05, receive_timeout=0.2)
-        self.thread = AgentThread(seat.player, client, self.policy)
+        self.thread = AgentThread(seat.player, client, answer=self.policy).start()
 
     def policy(self, request: RequestFrame, events: Any) -> dict[str, Any]:
         self.asked += 1
@@ -188,8 +187,7 @@ def play_seats(seats: list[Seat]) -> dict[str, list[list[str]]]:
     agents = [Agent(seat) for seat in seats]
     try:
         for agent in agents:
-            agent.thread.thread.join(GAME_WAIT_S)
-            agent.thread.join()
+            agent.thread.join(GAME_WAIT_S)
     finally:
         for agent in agents:
             agent.thread.stop()

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import socket
 import struct
 import threading
 import time
@@ -18,22 +17,18 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import simple_websocket
-from wsproto import ConnectionType, WSConnection
 from wsproto.events import (
-    AcceptConnection,
     BytesMessage,
     CloseConnection,
     Event,
     Ping,
-    RejectConnection,
-    Request,
     TextMessage,
 )
 
 from engine import ROLE_SPECS, Role
-from net.client import AgentClient, Policy, _FixedClient, _Link
-from net.protocol import PROTOCOL_VERSION, GameOver
-from tests.net.netutil import HOST, WAIT_S
+from net.client import _FixedClient
+from net.protocol import PROTOCOL_VERSION
+from tests.net.netutil import WAIT_S, open_raw
 
 # ---------------------------------------------------------------------------------------- raw client
 
@@ -47,35 +42,13 @@ class WireClient:
     """
 
     def __init__(self, port: int, target: str, *, rcvbuf: int | None = None) -> None:
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.ws = WSConnection(ConnectionType.CLIENT)
-        self.pending: deque[Event] = deque()
+        self.sock, self.ws, pending = open_raw(port, target, rcvbuf=rcvbuf)
+        self.pending: deque[Event] = deque(pending)
         self.ended: str | None = None
         self.close_reason = ""
         self.silent = False
         self.pings = 0
         self._parts: list[str] = []
-        try:
-            if rcvbuf is not None:  # before connect, so the advertised window stays small
-                self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
-            self.sock.settimeout(WAIT_S)
-            self.sock.connect((HOST, port))
-            self.sock.sendall(self.ws.send(Request(host=HOST, target=target)))
-            accepted = False
-            while not accepted:
-                data = self.sock.recv(4096)
-                assert data, "the server closed during the handshake"
-                self.ws.receive_data(data)
-                for event in self.ws.events():
-                    if isinstance(event, AcceptConnection):
-                        accepted = True
-                    elif isinstance(event, RejectConnection):
-                        raise AssertionError(f"handshake rejected: {event.status_code}")
-                    else:
-                        self.pending.append(event)
-        except BaseException:
-            self.sock.close()
-            raise
 
     # ------------------------------------------------------------------ sending
 
@@ -226,57 +199,6 @@ def assert_reaction(expected: tuple[str, ...], observed: list[str]) -> None:
 
 
 # ---------------------------------------------------------------------------------------- SDK clients
-
-
-class RecordingAgent(AgentClient):
-    """The SDK agent, also keeping every text frame as it came off the wire, one list per connection."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.raw: list[list[str]] = []
-
-    def _play(self, link: _Link, policy: Policy) -> GameOver | None:
-        texts: list[str] = []
-        self.raw.append(texts)
-        receive = link.ws.receive
-
-        def recording(timeout: float | None = None) -> Any:
-            text = receive(timeout=timeout)
-            if text is not None:
-                texts.append(text)
-            return text
-
-        link.ws.receive = recording
-        return super()._play(link, policy)
-
-
-class AgentThread:
-    """Runs a `RecordingAgent` in a thread until `game_over`."""
-
-    def __init__(self, player: str, client: RecordingAgent, policy: Policy) -> None:
-        self.player = player
-        self.client = client
-        self.policy = policy
-        self.over: GameOver | None = None
-        self.error: BaseException | None = None
-        self.thread = threading.Thread(target=self._run, name=f"agent-{player}", daemon=True)
-        self.thread.start()
-
-    def _run(self) -> None:
-        try:
-            self.over = self.client.run(self.policy)
-        except BaseException as exc:  # reported by the test
-            self.error = exc
-
-    def join(self) -> None:
-        self.thread.join(WAIT_S)
-        assert not self.thread.is_alive(), f"{self.player}'s agent did not finish"
-        assert self.error is None, f"{self.player}: {self.error!r}"
-
-    def stop(self) -> None:
-        """Unblock a stuck agent (its reconnections then fail once the server is gone)."""
-        if self.thread.is_alive() and self.client._link is not None:
-            self.client.disconnect()
 
 
 class Watcher:
