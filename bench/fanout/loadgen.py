@@ -387,6 +387,21 @@ class Loop:
             raise ProtocolError(f"{conn.name}: the server closed the connection")
         return conn, data
 
+    def _take(self, fd: int) -> tuple[Conn, int, int] | None:
+        """Read one ready socket: the connection, how many broadcasts it just got and the sequence number
+        it had before (`conn.last` is then the newest); None if no broadcast came with this read. A gap
+        or a repeat in the sequence is counted as an error."""
+        conn, data = self._recv(fd)
+        if conn is None:
+            return None
+        texts, buf, start, end = feed(conn, data)
+        if not texts:
+            return None
+        before, conn.last = conn.last, marker(buf, start, end)[0]
+        if conn.last - before != texts:
+            self.errors += 1
+        return conn, texts, before
+
     def idle(self, seconds: float) -> None:
         """Let `seconds` pass, answering pings."""
         deadline = time.monotonic() + seconds
@@ -407,29 +422,23 @@ class Loop:
         deadline = time.monotonic() + self.timeout
         sent = min(window, count)
         self.target.request(range(first, first + sent))
-        request, poll, recv = self.target.request, self.ep.poll, self._recv
+        request, poll, take = self.target.request, self.ep.poll, self._take
         while completed < count:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"saturated: {completed}/{count} broadcasts complete at the deadline")
             ready = poll(0.5)
             for fd, _ in ready:
-                conn, data = recv(fd)
-                if conn is None:
+                got = take(fd)
+                if got is None:
                     continue
-                texts, buf, start, end = feed(conn, data)
-                if not texts:
-                    continue
-                seq = marker(buf, start, end)[0]
-                if seq - conn.last != texts:
-                    self.errors += 1
-                for i in range(conn.last + 1 - first, seq + 1 - first):
+                conn, _, before = got
+                for i in range(before + 1 - first, conn.last + 1 - first):
                     reached[i] += 1
                     if reached[i] == n:
                         completed += 1
                         if sent < count:
                             request((first + sent,))
                             sent += 1
-                conn.last = seq
             if len(ready) < NAP_BELOW:
                 time.sleep(NAP)
         result = meter.done()
@@ -457,7 +466,7 @@ class Loop:
         sent = window
         reached.extend([0] * window)
         self.target.request(range(first, first + window))
-        request, poll, recv = self.target.request, self.ep.poll, self._recv
+        request, poll, take = self.target.request, self.ep.poll, self._take
         while (now := time.monotonic()) < end:
             if silent is not None and dropped is None and now >= next_watch:
                 # A server that drops a connection which does not read cannot make it see the FIN (that
@@ -468,25 +477,19 @@ class Loop:
             ready = poll(min(0.05, end - now))
             bucket = min(len(per_second) - 1, int(time.monotonic() - t0))
             for fd, _ in ready:
-                conn, data = recv(fd)
-                if conn is None or conn is silent:
+                got = take(fd)  # the silent connection is not registered: never ready
+                if got is None:
                     continue
-                texts, buf, start, end_ = feed(conn, data)
-                if not texts:
-                    continue
-                seq = marker(buf, start, end_)[0]
-                if seq - conn.last != texts:
-                    self.errors += 1
+                conn, texts, before = got
                 delivered += texts
                 per_second[bucket] += texts
-                for i in range(conn.last + 1 - first, seq + 1 - first):
+                for i in range(before + 1 - first, conn.last + 1 - first):
                     reached[i] += 1
                     if reached[i] == n:
                         completed += 1
                         request((first + sent,))
                         reached.append(0)
                         sent += 1
-                conn.last = seq
             if len(ready) < NAP_BELOW:
                 time.sleep(NAP)
         result: dict[str, Any] = dict(meter.done())
@@ -510,17 +513,13 @@ class Loop:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"settle: {behind} connections behind broadcast {last} at the deadline")
             for fd, _ in self.ep.poll(0.5):
-                conn, data = self._recv(fd)
-                if conn is None:
+                got = self._take(fd)
+                if got is None:
                     continue
-                texts, buf, start, end = feed(conn, data)
-                if not texts:
-                    continue
-                seq = marker(buf, start, end)[0]
-                if seq - conn.last != texts or seq > last:
+                conn, _, before = got
+                if conn.last > last:
                     self.errors += 1
-                conn.last = seq
-                behind -= seq == last
+                behind -= before != last and conn.last >= last
 
     def single(self, first: int, count: int, gap: float, server_pid: int | None) -> dict[str, Any]:
         """`count` broadcasts one at a time, `gap` seconds of idle server between them."""
