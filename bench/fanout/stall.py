@@ -164,7 +164,8 @@ def reading(summary: dict[tuple[str, int], Any]) -> str:
             base_text = f"the seed design kept {med(base['corrected']):.0%} of its control rate"
         parts.append(
             f"With {payload:,}-byte frames our server kept {kept:.0%} of its control rate to the others "
-            f"(median over repeats; {verdict}: at least {GOAL:.0%}), its slowest second at "
+            f"(median over repeats, {min(ours['corrected']):.0%}-{max(ours['corrected']):.0%} repeat by "
+            f"repeat; {verdict}: at least {GOAL:.0%}), its slowest second at "
             f"{ours['worst']:.0%} of the first window's rate; " + base_text + "."
         )
     return " ".join(parts)
@@ -181,7 +182,7 @@ def render(summary: dict[tuple[str, int], Any], args: argparse.Namespace) -> str
             f"(one run with a silent spectator, one control), servers and pairs alternating; medians "
             f"(min-max over repeats). Load average when the run started: {args.loadavg}.",
             "",
-            f"Reproduce with `{args.command}` (part of `make bench`).",
+            f"Reproduce with `{command(args.command.split()[3:])}` (part of `make bench`).",
             "",
             *table(summary),
             "",
@@ -200,10 +201,10 @@ def render(summary: dict[tuple[str, int], Any], args: argparse.Namespace) -> str
             "window's rate; *dropped after* is when the server's `/stats` stopped listing the silent "
             "client, polled once a second. A server cannot stall behind a client until the kernel's "
             "buffers for it are full (about 4 MiB here: the sender's buffer grows to `tcp_wmem`'s 4 MiB "
-            "whether or not the peer reads), and both servers drop a client that does not answer their "
-            "pings (ours 20 + 10 s after it last spoke; Uvicorn's `websockets` 20 + 20 s after its last "
-            "ping), so with ordinary 200-byte events neither buffer fills first, and 16 KiB frames fill it "
-            "within seconds. Ours drops a client whose queued output passes 4 MiB, or whose writes stay "
+            "whether or not the peer reads), and both servers ping a quiet client every 20 s and drop it "
+            "when no answer comes (ours within 10 s, Uvicorn's `websockets` within 20 s), so with ordinary "
+            "200-byte events neither buffer fills first, and 16 KiB frames fill it within seconds. Ours "
+            "drops a client whose queued output passes 4 MiB, or whose writes stay "
             "blocked for 10 s, with close code 1008, and never waits for it; the baseline's broadcast "
             "awaits each `send_text` in turn, and its keepalive ping waits behind the same full buffer. "
             "*Loadgen CPU* near 100% means the load generator, not the server, set the pace of both "
@@ -229,6 +230,20 @@ def load(args: argparse.Namespace) -> Results:
     return {kind: {int(p): v for p, v in inner.items()} for kind, inner in saved["results"].items()}
 
 
+def command(flags: Sequence[str]) -> str:
+    """The command line that measures the same thing (without the flags that only write or keep files)."""
+    kept: list[str] = []
+    skip = False
+    for flag in flags:
+        if skip:
+            skip = False
+        elif flag in ("--save", "--load"):
+            skip = True
+        elif flag != "--write-docs" and not flag.startswith(("--save=", "--load=")):
+            kept.append(flag)
+    return " ".join(["python -m bench.fanout.stall", *kept])
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Measure both servers, print the table; with --write-docs, rewrite the docs section."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -245,8 +260,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.repeats = args.repeats or (1 if args.quick else 3)
         args.date, args.machine, args.commit = datetime.date.today().isoformat(), machine(), commit()
         args.loadavg = Path("/proc/loadavg").read_text().split()[0] if Path("/proc/loadavg").exists() else "?"
-        flags = [a for a in (argv if argv is not None else sys.argv[1:]) if a != "--write-docs"]
-        args.command = " ".join(["python -m bench.fanout.stall", *flags])
+        args.command = command(argv if argv is not None else sys.argv[1:])
         bench_python()
         with tempfile.TemporaryDirectory(prefix="stall-") as tmp:
             results = measure(args, Path(tmp))

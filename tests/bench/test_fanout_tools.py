@@ -94,7 +94,7 @@ def test_stall_report_follows_the_figures() -> None:
     assert "| 16,384 B | 1,000 | 900 | 90% | 100% | **90%** | 80% | 0 | 1 s |" in table
     assert "not within 4 s" in table
     reading = stall.reading(summary)
-    assert "With 200-byte frames our server kept 99% of its control rate" in reading
+    assert "With 200-byte frames our server kept 99% of its control rate to the others (median" in reading
     assert "goal met" in reading
     assert "With 16,384-byte frames our server kept 90% of its control rate" in reading
     assert "goal NOT met" in reading
@@ -139,3 +139,8 @@ def test_a_saved_stall_run_loads_back(tmp_path: Path) -> None:
     loaded = argparse.Namespace(load=path)
     assert stall.load(loaded) == results
     assert loaded.command == "python -m bench.fanout.stall --quick"
+
+
+def test_the_reproduce_command_leaves_out_the_file_flags() -> None:
+    flags = ["--quick", "--save", "/tmp/run.json", "--write-docs", "--repeats", "2", "--load=/x"]
+    assert stall.command(flags) == "python -m bench.fanout.stall --quick --repeats 2"
