@@ -60,15 +60,21 @@ class ServerConfig:
 
 async def _read_head(stream: trio.abc.Stream) -> tuple[h11.Request, h11.Connection] | None:
     conn = h11.Connection(h11.SERVER, max_incomplete_event_size=MAX_HEAD)
+    received = 0
     while True:
         event = conn.next_event()
         if event is h11.NEED_DATA:
             data = await stream.receive_some(MAX_HEAD)
+            received += len(data)
             conn.receive_data(bytes(data))
             if not data:
                 return None
             continue
         if isinstance(event, h11.Request):
+            # h11 only bounds a head still incomplete: one that arrives whole is parsed at any size.
+            # What follows it (WebSocket frames sent with the handshake) is not part of the head.
+            if received - len(conn.trailing_data[0]) > MAX_HEAD:
+                raise h11.RemoteProtocolError("request head too large", error_status_hint=431)
             return event, conn
         return None
 

@@ -402,6 +402,22 @@ def test_request_head_over_16_kib_is_431(server):
     assert response.startswith(b"HTTP/1.1 431 ")
 
 
+@pytest.mark.parametrize("size", [16 * 1024 + 1, 30_000])
+def test_a_complete_head_over_16_kib_is_431_too(server, size):
+    start = b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: "
+    head = start + b"a" * (size - len(start) - 4) + b"\r\n\r\n"
+    assert len(head) == size
+    response = raw_exchange(server.port, head)
+    assert response.startswith(b"HTTP/1.1 431 ")
+
+
+def test_a_head_of_exactly_16_kib_is_served(server):
+    start = b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: "
+    head = start + b"a" * (16 * 1024 - len(start) - 4) + b"\r\n\r\n"
+    response = raw_exchange(server.port, head)
+    assert response.startswith(b"HTTP/1.1 200 ")
+
+
 def test_client_type_defaults_to_ui_and_a_client_counts_before_its_hello(server, game, clients):
     ws = _FixedClient.connect(f"ws://{HOST}:{server.port}/ws/anon")  # no query at all
     clients.opened.append(ws)
