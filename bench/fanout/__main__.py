@@ -36,6 +36,7 @@ from bench.fanout.harness import (
     loadgen,
     med,
     pinning,
+    reproduce,
     server,
 )
 
@@ -346,7 +347,7 @@ def save_results(args: argparse.Namespace, results: dict[str, Any]) -> None:
     """Keep a run's raw reports, so that its tables can be made again (`--load`) without measuring."""
     saved = {
         "args": {name: getattr(args, name) for name in SAVED_ARGS},
-        "command": "python -m bench.fanout" + "".join(f" {a}" for a in sys.argv[1:] if a != "--write-docs"),
+        "command": reproduce("bench.fanout", sys.argv[1:]),
         "results": results,
     }
     args.save.write_text(json.dumps(saved))
@@ -397,9 +398,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     summary = summarise(results)
     print_summary(summary, args)
     if args.write_docs:
-        command = args.command or "python -m bench.fanout" + "".join(
-            f" {a}" for a in (argv if argv is not None else sys.argv[1:]) if a != "--write-docs"
-        )
+        flags = args.command.split()[3:] if args.command else (argv if argv is not None else sys.argv[1:])
+        command = reproduce("bench.fanout", flags)
         replace_section(
             "fanout", "Network: spectator fan-out and agent round trip", render(summary, args, command)
         )

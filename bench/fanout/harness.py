@@ -156,3 +156,17 @@ def pinning() -> str:
     if pinned(LOADGEN_CPU):
         return "server pinned to CPU 0 and load generator to CPU 1 (`taskset`)"
     return "no CPU pinning (taskset missing or one core)"
+
+
+def reproduce(module: str, flags: Sequence[str]) -> str:
+    """The command line that measures the same thing: `flags` without those that only write or keep files."""
+    kept: list[str] = []
+    skip = False
+    for flag in flags:
+        if skip:
+            skip = False
+        elif flag in ("--save", "--load"):
+            skip = True
+        elif flag != "--write-docs" and not flag.startswith(("--save=", "--load=")):
+            kept.append(flag)
+    return " ".join(["python -m " + module, *kept])

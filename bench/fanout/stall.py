@@ -26,7 +26,7 @@ from typing import Any
 
 from bench.docs import replace_section
 from bench.engine_bench import commit, machine
-from bench.fanout.harness import KINDS, LABELS, bench_python, loadgen, med, pinning, server
+from bench.fanout.harness import KINDS, LABELS, bench_python, loadgen, med, pinning, reproduce, server
 
 SPECTATORS = 1000
 # Frame sizes: a usual event; and frames big enough that the silent client's kernel buffers (about
@@ -182,7 +182,8 @@ def render(summary: dict[tuple[str, int], Any], args: argparse.Namespace) -> str
             f"(one run with a silent spectator, one control), servers and pairs alternating; medians "
             f"(min-max over repeats). Load average when the run started: {args.loadavg}.",
             "",
-            f"Reproduce with `{command(args.command.split()[3:])}` (part of `make bench`).",
+            f"Reproduce with `{reproduce('bench.fanout.stall', args.command.split()[3:])}` (part of "
+            "`make bench`).",
             "",
             *table(summary),
             "",
@@ -230,20 +231,6 @@ def load(args: argparse.Namespace) -> Results:
     return {kind: {int(p): v for p, v in inner.items()} for kind, inner in saved["results"].items()}
 
 
-def command(flags: Sequence[str]) -> str:
-    """The command line that measures the same thing (without the flags that only write or keep files)."""
-    kept: list[str] = []
-    skip = False
-    for flag in flags:
-        if skip:
-            skip = False
-        elif flag in ("--save", "--load"):
-            skip = True
-        elif flag != "--write-docs" and not flag.startswith(("--save=", "--load=")):
-            kept.append(flag)
-    return " ".join(["python -m bench.fanout.stall", *kept])
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Measure both servers, print the table; with --write-docs, rewrite the docs section."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -260,7 +247,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.repeats = args.repeats or (1 if args.quick else 3)
         args.date, args.machine, args.commit = datetime.date.today().isoformat(), machine(), commit()
         args.loadavg = Path("/proc/loadavg").read_text().split()[0] if Path("/proc/loadavg").exists() else "?"
-        args.command = command(argv if argv is not None else sys.argv[1:])
+        args.command = reproduce("bench.fanout.stall", argv if argv is not None else sys.argv[1:])
         bench_python()
         with tempfile.TemporaryDirectory(prefix="stall-") as tmp:
             results = measure(args, Path(tmp))

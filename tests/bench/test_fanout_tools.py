@@ -14,7 +14,7 @@ import pytest
 
 from bench.fanout import stall
 from bench.fanout.__main__ import load_results, save_results
-from bench.fanout.harness import loadgen, server
+from bench.fanout.harness import loadgen, reproduce, server
 from bench.fanout.loadgen import main as loadgen_main
 
 pytestmark = pytest.mark.timeout(120)
@@ -143,4 +143,4 @@ def test_a_saved_stall_run_loads_back(tmp_path: Path) -> None:
 
 def test_the_reproduce_command_leaves_out_the_file_flags() -> None:
     flags = ["--quick", "--save", "/tmp/run.json", "--write-docs", "--repeats", "2", "--load=/x"]
-    assert stall.command(flags) == "python -m bench.fanout.stall --quick --repeats 2"
+    assert reproduce("bench.fanout.stall", flags) == "python -m bench.fanout.stall --quick --repeats 2"
