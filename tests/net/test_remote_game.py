@@ -13,7 +13,7 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,7 +43,6 @@ from tests.net.netutil import (
     read_to_close,
     receive,
     receive_until,
-    start_server,
     stats,
 )
 
@@ -160,21 +159,6 @@ def play(
             watcher.close()
         for seat in seats.values():
             seat.stop()  # a stuck agent: its reconnections fail once the server stops
-
-
-@pytest.fixture
-def make_server() -> Iterator[Callable[[ServerConfig], NetworkServer]]:
-    started: list[NetworkServer] = []
-
-    def make(config: ServerConfig) -> NetworkServer:
-        started.append(start_server(config))
-        return started[-1]
-
-    try:
-        yield make
-    finally:
-        for server in started:
-            server.stop()
 
 
 @pytest.fixture

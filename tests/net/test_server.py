@@ -45,27 +45,11 @@ from tests.net.netutil import (
     read_to_close,
     receive,
     receive_until,
-    start_server,
     stats,
 )
 
 CONFIG = preset("classic-8")
 FAST = ServerConfig(port=0, handshake_timeout=0.5, hello_timeout=5.0)
-
-
-@pytest.fixture
-def make_server() -> Iterator[Callable[[ServerConfig], NetworkServer]]:
-    started: list[NetworkServer] = []
-
-    def make(config: ServerConfig = FAST) -> NetworkServer:
-        started.append(start_server(config))
-        return started[-1]
-
-    try:
-        yield make
-    finally:
-        for server in started:
-            server.stop()
 
 
 @pytest.fixture
