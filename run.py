@@ -26,12 +26,26 @@ from actors.agents import Agent, RandomAgent
 from actors.gamelog import GameLogError, load_record
 from actors.heuristic import HeuristicAgent
 from actors.host import Seat, start_game
+from actors.host_secret import HOST_SECRET_ENV, HostSecretError, load_host_secret
 from actors.llm import PERSONAS, LLMAgent, LLMSettings, OllamaOptions, default_host
 from actors.llm.probe import LLMUnavailable, has_model, list_models
 from actors.messages import FULL_VIEW, PUBLIC_VIEW, GameFinished, Recipient, View
 from actors.scripted import ScriptedAgent, ScriptError
 from actors.transcript import TranscriptActor
-from engine import PRESETS, ConfigError, GameConfig, PlayerId, ReplayError, Rules, Team, preset, replay
+from engine import (
+    DEFAULT_SEED_BITS,
+    PRESETS,
+    ConfigError,
+    GameConfig,
+    PlayerId,
+    ReplayError,
+    Rules,
+    Team,
+    game_key,
+    preset,
+    replay,
+    seat_seed,
+)
 from engine.narration import narrate
 from net.hosting import GameNetwork
 from net.server import NetworkServer, ServerConfig
@@ -141,9 +155,12 @@ def build_config(args: argparse.Namespace) -> GameConfig:
     return GameConfig.build(roles, players=players, rules=rules, name="custom")
 
 
-def build_agents(config: GameConfig, args: argparse.Namespace, seed: int) -> dict[PlayerId, Agent | None]:
+def build_agents(
+    config: GameConfig, args: argparse.Namespace, seed: int, key: bytes | None = None
+) -> dict[PlayerId, Agent | None]:
     """One agent per seat (None: remote): --agent (or --model) for all, --remote N for the first N
-    seats, then each --seat override (by number from 1, or by name)."""
+    seats, then each --seat override (by number from 1, or by name). Each seat's agent has its own
+    random stream, drawn from the game's key (`engine.seat_seed`): secret when the game is keyed."""
     default = _agent_factory(f"ollama:{args.model}" if args.model else args.agent, args, config)
     factories = dict.fromkeys(config.players, default)
     if not 0 <= args.remote <= len(config.players):
@@ -151,15 +168,17 @@ def build_agents(config: GameConfig, args: argparse.Namespace, seed: int) -> dic
     for player in config.players[: args.remote]:
         factories[player] = _agent_factory("remote", args, config)
     for item in args.seat:
-        key, sep, spec = item.partition("=")
+        seat, sep, spec = item.partition("=")
         if not sep:
             raise ValueError(f"--seat takes SEAT=AGENT (e.g. 3=random), got {item!r}")
-        player = _seat_name(config, key.strip())
+        player = _seat_name(config, seat.strip())
         factories[player] = _agent_factory(spec.strip(), args, config)
-    return {p: factories[p](seed * 100 + i, i) for i, p in enumerate(config.players)}
+    return {p: factories[p](seat_seed(key, seed, i), i) for i, p in enumerate(config.players)}
 
 
-def check_llm_seats(agents: dict[PlayerId, Agent | None], args: argparse.Namespace, seed: int) -> bool:
+def check_llm_seats(
+    agents: dict[PlayerId, Agent | None], args: argparse.Namespace, seed: int, key: bytes | None = None
+) -> bool:
     """Check each LLM seat's server and model; say plainly what is missing and seat the built-in agent
     instead (returns False instead when --require-llm). Without LLM seats, say whether Ollama is there."""
     llm = {p: a for p, a in agents.items() if isinstance(a, LLMAgent)}
@@ -195,7 +214,7 @@ def check_llm_seats(agents: dict[PlayerId, Agent | None], args: argparse.Namespa
             return False
         print(f"Ollama: {problem}: {', '.join(players)} play the built-in agent instead.")
         for player in players:
-            agents[player] = HeuristicAgent(seed)
+            agents[player] = HeuristicAgent(seat_seed(key, seed, list(agents).index(player)))
     return True
 
 
@@ -289,7 +308,14 @@ def _play_parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="how long a disconnected agent keeps its seat",
     )
-    p.add_argument("--log", type=Path, help="JSON Lines log path (default runs/<time>-seed<N>.jsonl)")
+    p.add_argument("--log", type=Path, help="JSON Lines log path (default runs/<time>-<game id>.jsonl)")
+    p.add_argument(
+        "--host-secret",
+        type=Path,
+        metavar="PATH",
+        help=f"the host's secret key file, made if missing (default: ${HOST_SECRET_ENV}, "
+        "else ~/.local/state/loupgarou/host-secret)",
+    )
     p.add_argument("--quiet", action="store_true", help="print only the outcome")
     p.add_argument("--viewer", action="store_true", help="open the Pygame viewer on this game (full view)")
     p.add_argument(
@@ -358,7 +384,9 @@ def _seat_remote_agents(
     config: GameConfig,
     agents: dict[PlayerId, Agent | None],
     args: argparse.Namespace,
+    *,
     seed: int,
+    key: bytes,
 ) -> None:
     """Print where each remote seat connects, wait for them, give the empty ones to built-in agents."""
     host = args.host
@@ -374,7 +402,7 @@ def _seat_remote_agents(
         print(
             f"Seat {config.players.index(player) + 1} ({player}): nobody came; the built-in agent takes it."
         )
-        agents[player] = HeuristicAgent(seed * 100 + config.players.index(player))
+        agents[player] = HeuristicAgent(seat_seed(key, seed, config.players.index(player)))
 
 
 def play(argv: Sequence[str]) -> int:
@@ -383,23 +411,26 @@ def play(argv: Sequence[str]) -> int:
     args = parser.parse_args(argv)
     if args.deadline <= 0 or args.join_timeout < 0 or args.grace < 0:
         parser.error("--deadline must be positive; --join-timeout and --grace must not be negative")
-    seed = args.seed if args.seed is not None else secrets.randbelow(1_000_000)
+    # 128 bits: a small default seed can be found by search from what spectators see (docs/security.md).
+    seed = args.seed if args.seed is not None else secrets.randbits(DEFAULT_SEED_BITS)
     try:
+        key = game_key(load_host_secret(args.host_secret), seed)
         config = build_config(args)
-        agents = build_agents(config, args, seed)
-    except (ConfigError, ScriptError, ValueError) as exc:
+        agents = build_agents(config, args, seed, key)
+    except (ConfigError, ScriptError, ValueError, HostSecretError) as exc:
         parser.error(str(exc))
-    if not check_llm_seats(agents, args, seed):
+    if not check_llm_seats(agents, args, seed, key):
         return EXIT_USAGE
     try:
         server = _start_server(args)
     except ValueError as exc:
         parser.error(str(exc))
-    log_path = args.log or Path("runs") / f"{time.strftime('%Y%m%d-%H%M%S')}-seed{seed}.jsonl"
+    game_id = uuid.uuid4().hex[:12]
+    # The name says when and which game, never the seed (which, with the source, opens unkeyed games).
+    log_path = args.log or Path("runs") / f"{time.strftime('%Y%m%d-%H%M%S')}-{game_id}.jsonl"
     transcript = None
     viewer = None
     try:
-        game_id = uuid.uuid4().hex[:12]
         network = GameNetwork(
             server, game_id, [p for p, a in agents.items() if a is None], grace_s=args.grace
         )
@@ -407,7 +438,7 @@ def play(argv: Sequence[str]) -> int:
         print(f"Spectators: {network.url(args.host, 'YOUR-NAME', 'ui')}")
         print(f"Full view (secrets): {network.url(args.host, 'YOUR-NAME', 'ui', server.lobby.admin_token)}")
         viewer = _open_viewer(network, server, args) if args.viewer else None
-        _seat_remote_agents(network, config, agents, args, seed)
+        _seat_remote_agents(network, config, agents, args, seed=seed, key=key)
         print(f"Agents: {_describe_agents(agents)}.")
         observers: list[tuple[Recipient, View]] = list(network.observers)
         if not args.quiet:
@@ -422,6 +453,7 @@ def play(argv: Sequence[str]) -> int:
             log_path=log_path,
             observers=observers,
             game_id=game_id,
+            key=key,
         )
         try:
             network.bind(running.master)

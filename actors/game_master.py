@@ -115,6 +115,7 @@ class GameMasterActor(pykka.ThreadingActor):
                 record_format=RECORD_FORMAT,
                 config=self._game.config.to_dict(),
                 seed=self._game.seed,
+                key=self._game.key.hex() if self._game.key is not None else None,
                 roles={p: self._game.role_of(p).value for p in self._game.players},
                 forced_roles=(
                     {p: self._game.role_of(p).value for p in self._game.players}

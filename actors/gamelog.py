@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import time
 from pathlib import Path
 from typing import IO, Any
@@ -27,10 +28,16 @@ class GameLog:
     """Appends JSON lines to a file; owned by one actor (not thread-safe)."""
 
     def __init__(self, path: Path) -> None:
-        """Create (or truncate) the log at `path`, making parent folders."""
-        path.parent.mkdir(parents=True, exist_ok=True)
+        """Create (or truncate) the log at `path`, readable by its owner only, making parent folders.
+
+        The log holds every secret of the game (roles, night actions, the game's key) while it runs:
+        created 0600 (and an existing file is made 0600 before anything is written to it).
+        """
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         self.path = path
-        self._file: IO[str] | None = path.open("w", encoding="utf-8")
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.fchmod(fd, 0o600)  # an existing file keeps its old mode through O_CREAT
+        self._file: IO[str] | None = os.fdopen(fd, "w", encoding="utf-8")
         self._t0 = time.monotonic()
 
     def write(self, kind: str, **fields: Any) -> None:
@@ -84,6 +91,7 @@ def load_record(path: Path) -> dict[str, Any]:
         "format": header["record_format"],
         "config": header["config"],
         "seed": header["seed"],
+        "key": header.get("key"),
         "roles": header.get("forced_roles"),
         "inputs": inputs,
     }

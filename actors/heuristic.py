@@ -12,7 +12,7 @@ the wolves if it is one, its potions and the events it was allowed to see.
 Policy in short: the seer inspects the most suspicious unknown player and comes out when it found a
 wolf (or from day 2); villagers accuse and vote the top suspect; the doctor protects a claimed seer;
 the witch heals the first victim and poisons a player named by a trusted seer; wolves follow the
-first kill proposal of their chat (else a choice every wolf computes alike), blend in with the
+first kill proposal of their chat (else each wolf's own draw), blend in with the
 village's top non-wolf suspect and may counter-claim the seer when a seer names one of them.
 """
 
@@ -121,13 +121,12 @@ class HeuristicAgent:
         return None
 
     def _kill_target(self, view: View, targets: Iterable[PlayerId]) -> PlayerId:
-        """Tonight's victim: the first proposal in the wolves' chat, else one every wolf computes alike."""
+        """Tonight's victim: the first proposal in the wolves' chat, else one from its own stream."""
         targets = tuple(targets)
         for _, text in view.chat:
             for p in mentions(text, view.obs.players):
                 if p in targets:
                     return p
-        shared = random.Random(f"{view.obs.day}/{view.public_events}/{','.join(targets)}")
         guarded = {v for night, v in view.attacked.items() if night < view.obs.day}  # survived: protected
         targets = tuple(t for t in targets if t not in guarded) or targets
         wolves = view.obs.wolves
@@ -145,7 +144,11 @@ class HeuristicAgent:
         for ballot in view.ballots:
             loud.update(v for v, t in ballot if t in wolves and v in targets)
         pool = [p for p in targets if loud[p] == max(loud.values())] if loud else list(targets)
-        return shared.choice(pool)
+        # Drawn from this agent's own (secret) stream, not from something every wolf could compute
+        # alike: a draw computable from public events would let anyone who has read this code test each
+        # guess of who the wolves are against the night's victim. The first proposal in the wolves'
+        # chat settles the pack's choice; without a chat, the engine resolves their votes.
+        return self._rng.choice(pool)
 
     def _witch(self, view: View, menu: dict[ActionKind, Choice]) -> Action:
         scores = view.suspicion(private=True)

@@ -76,15 +76,22 @@ def start_game(
     observers: Sequence[tuple[Recipient, View]] = (),
     roles: Mapping[PlayerId, Role] | None = None,
     game_id: str | None = None,
+    key: bytes | None = None,
 ) -> RunningGame:
     """Start one game: a `PlayerActor` per agent seat, a game master, and the observers' subscriptions.
 
-    `timeout_s` is each phase's deadline. The caller must `stop()` the returned game.
+    `timeout_s` is each phase's deadline; `key` (`engine.game_key`) keeps the deal secret from anyone
+    who knows the seed: a game with players who did not write this process should always have one.
+    The caller must `stop()` the returned game.
     """
     missing = set(config.players) - set(seats)
     if missing:
         raise ValueError(f"no agent for seat(s) {', '.join(sorted(missing))}")
-    game = Game.new(config, seed=seed) if roles is None else Game.with_roles(config, roles, seed=seed)
+    game = (
+        Game.new(config, seed=seed, key=key)
+        if roles is None
+        else Game.with_roles(config, roles, seed=seed, key=key)
+    )
     game_id = game_id or uuid.uuid4().hex[:12]
     clock = scheduler if scheduler is not None else ThreadingScheduler()
     done: pykka.ThreadingFuture[GameFinished] = pykka.ThreadingFuture()

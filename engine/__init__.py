@@ -52,10 +52,13 @@ from engine.observation import Observation, may_see
 from engine.outcome import Outcome, Termination
 from engine.record import ReplayError, replay, to_record
 from engine.roles import ROLE_SPECS, RoleSpec, parse_role
+from engine.seeding import DEFAULT_SEED_BITS, HOST_SECRET_BYTES, game_key, seat_seed
 
 __all__ = [
     "DEFAULT_NAMES",
+    "DEFAULT_SEED_BITS",
     "GAME_MASTER",
+    "HOST_SECRET_BYTES",
     "PRESETS",
     "PUBLIC",
     "ROLE_SPECS",
@@ -100,11 +103,13 @@ __all__ = [
     "action_from_dict",
     "action_to_dict",
     "event_to_dict",
+    "game_key",
     "may_see",
     "parse_role",
     "preset",
     "random_action",
     "replay",
+    "seat_seed",
     "to_player",
     "to_record",
 ]

@@ -2,9 +2,10 @@
 
 Theory of operation
 -------------------
-Rule 1. The engine never reads a clock, the environment or the global `random`. One
-`random.Random(seed)` owned by the game deals the roles and draws every speaking order and
-tie-break, always over lists in seat order, so one seed and one sequence of inputs give one game.
+Rule 1. The engine never reads a clock, the environment or the global `random`. Random streams owned
+by the game deal the roles and draw every speaking order, tie-break and opaque phase id, always over
+lists in seat order, so one seed (and key) and one sequence of inputs give one game. A hosted game is
+keyed (`engine.seeding`): its streams come from a secret key, so knowing the seed is not knowing the deal.
 
 Rule 2. The game is a queue of steps (the *agenda*, `engine.agenda.Step`: night, wolves' chat turns,
 night actions, witch, dawn, day, speaking turns, votes, executions, hunter shots). The night's steps
@@ -66,6 +67,7 @@ from engine.ids import TURN_PHASES, Phase, PlayerId, Role, Team
 from engine.observation import Observation
 from engine.outcome import Outcome, Termination
 from engine.roles import ROLE_SPECS
+from engine.seeding import stream_seed
 
 ABSTAIN_CHOICE = Choice(ActionKind.ABSTAIN)
 _NO_POTIONS = (False, False)
@@ -77,14 +79,29 @@ class Game:
     """One game of Werewolf. Pure: no I/O, no clock, no global randomness."""
 
     def __init__(
-        self, config: GameConfig, *, seed: int, roles: Mapping[PlayerId, Role] | None = None
+        self,
+        config: GameConfig,
+        *,
+        seed: int,
+        roles: Mapping[PlayerId, Role] | None = None,
+        key: bytes | None = None,
     ) -> None:
-        """Start a game; prefer `Game.new` (seeded deal) or `Game.with_roles` (scripted tests)."""
+        """Start a game; prefer `Game.new` (seeded deal) or `Game.with_roles` (scripted tests).
+
+        `key` (from `engine.seeding.game_key`) makes every draw secret; without it the seed alone decides.
+        """
         self.config = config
         self.rules = config.rules
         self.seed = seed
-        self._rng = random.Random(seed)
-        self._phase_rng = random.Random(f"phase-ids/{seed}")
+        self.key = key
+        if key is None:  # the unkeyed streams of old: reproducible from the seed, not secret
+            self._rng = random.Random(seed)
+            self._phase_rng = random.Random(f"phase-ids/{seed}")
+            self._deal_rng = self._rng
+        else:  # independent streams: what players see of one tells nothing about another
+            self._rng = random.Random(stream_seed(key, "draws"))
+            self._phase_rng = random.Random(stream_seed(key, "phase-ids"))
+            self._deal_rng = random.Random(stream_seed(key, "deal"))
         self._used_phase_ids: set[int] = {0}
         self._players: tuple[PlayerId, ...] = config.players
         self._seat = {p: i for i, p in enumerate(self._players)}
@@ -125,18 +142,20 @@ class Game:
     # ------------------------------------------------------------------ construction
 
     @classmethod
-    def new(cls, config: GameConfig, *, seed: int) -> Game:
-        """A game whose roles are dealt by the seed."""
-        return cls(config, seed=seed)
+    def new(cls, config: GameConfig, *, seed: int, key: bytes | None = None) -> Game:
+        """A game whose roles are dealt by the seed (and the key, if given)."""
+        return cls(config, seed=seed, key=key)
 
     @classmethod
-    def with_roles(cls, config: GameConfig, roles: Mapping[PlayerId, Role], *, seed: int = 0) -> Game:
+    def with_roles(
+        cls, config: GameConfig, roles: Mapping[PlayerId, Role], *, seed: int = 0, key: bytes | None = None
+    ) -> Game:
         """A game with an explicit deal (it must match the config's role counts); for tests and scenarios."""
-        return cls(config, seed=seed, roles=roles)
+        return cls(config, seed=seed, roles=roles, key=key)
 
     def _deal(self) -> dict[PlayerId, Role]:
         deck = [role for role, count in self.config.roles for _ in range(count)]
-        self._rng.shuffle(deck)
+        self._deal_rng.shuffle(deck)
         return dict(zip(self._players, deck, strict=True))
 
     def _check_deal(self, roles: Mapping[PlayerId, Role]) -> dict[PlayerId, Role]:

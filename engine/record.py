@@ -43,6 +43,8 @@ def to_record(game: Game) -> dict[str, Any]:
         "format": RECORD_FORMAT,
         "config": game.config.to_dict(),
         "seed": game.seed,
+        # The game's key (hex), which replay needs; it opens this game only (engine.seeding).
+        "key": game.key.hex() if game.key is not None else None,
         "roles": {p: game.role_of(p).value for p in game.players} if game.forced_roles else None,
         "inputs": copy.deepcopy(list(game.inputs)),  # a copy: editing the record must not edit the game
         "events": [event_to_dict(e) for e in game.events],
@@ -57,11 +59,14 @@ def replay(record: Mapping[str, Any], *, check: bool = True) -> Game:
             raise ReplayError(f"unsupported record format {record.get('format')!r}")
         config = GameConfig.from_dict(record["config"])
         seed = record["seed"]
+        key = bytes.fromhex(record["key"]) if record.get("key") is not None else None
         roles = record.get("roles")
         if roles is None:
-            game = Game.new(config, seed=seed)
+            game = Game.new(config, seed=seed, key=key)
         else:
-            game = Game.with_roles(config, {PlayerId(p): Role(r) for p, r in roles.items()}, seed=seed)
+            game = Game.with_roles(
+                config, {PlayerId(p): Role(r) for p, r in roles.items()}, seed=seed, key=key
+            )
         for step, item in enumerate(record["inputs"]):
             _reapply(game, item, step)
     except (KeyError, TypeError, ValueError, WerewolfError) as exc:

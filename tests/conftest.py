@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import os
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
@@ -62,3 +63,19 @@ def _stop_all_actors() -> Iterator[None]:
     """Stop every pykka actor after each test, so no actor thread leaks into the next one."""
     yield
     pykka.ActorRegistry.stop_all(timeout=ACTOR_STOP_TIMEOUT_S)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _host_secret_in_a_temporary_folder(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Every `run.py` the tests start (they inherit the environment) keeps its host secret in a
+    temporary folder, never in the home of whoever runs the tests; one file for the whole session, so
+    the same seed still gives the same game from one run to the next."""
+    from actors.host_secret import HOST_SECRET_ENV  # noqa: PLC0415 - keeps this module free of app imports
+
+    previous = os.environ.get(HOST_SECRET_ENV)
+    os.environ[HOST_SECRET_ENV] = str(tmp_path_factory.mktemp("host") / "host-secret")
+    yield
+    if previous is None:
+        del os.environ[HOST_SECRET_ENV]
+    else:
+        os.environ[HOST_SECRET_ENV] = previous

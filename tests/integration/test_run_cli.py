@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -253,3 +255,38 @@ def test_a_missing_model_is_named_with_what_the_server_has():
     assert done.returncode == 0
     assert "model 'mistral' is not on" in done.stdout
     assert "it has: llama3.2:latest" in done.stdout
+
+
+def test_the_default_log_is_private_and_its_name_does_not_carry_the_seed(tmp_path):
+    """The log holds every secret while the game runs; its name must not hand out the seed either."""
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "run.py"), "--seed", "424242", "--quiet"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    (log,) = (tmp_path / "runs").glob("*.jsonl")
+    assert re.fullmatch(r"\d{8}-\d{6}-[0-9a-f]{12}\.jsonl", log.name)
+    assert "424242" not in log.name
+    assert stat.S_IMODE(log.stat().st_mode) == 0o600
+    assert stat.S_IMODE(log.parent.stat().st_mode) == 0o700
+    header = json.loads(log.read_text().splitlines()[0])
+    assert header["seed"] == 424242
+    assert len(bytes.fromhex(header["key"])) == 32
+
+
+def test_a_random_seed_is_128_bits_and_a_bad_host_secret_is_a_clear_error(tmp_path):
+    done = run("--quiet", "--log", str(tmp_path / "g.jsonl"))
+    assert done.returncode == 0, done.stderr
+    header = json.loads((tmp_path / "g.jsonl").read_text().splitlines()[0])
+    assert header["seed"].bit_length() > 64  # 128 random bits: below 2^64 once in 2^64 games
+    secret = tmp_path / "shared-secret"
+    secret.write_text("00" * 32)
+    secret.chmod(0o644)
+    refused = run("--quiet", "--host-secret", str(secret))
+    assert refused.returncode == 2
+    assert "readable by others" in refused.stderr
+    assert "Traceback" not in refused.stderr
