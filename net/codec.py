@@ -66,6 +66,8 @@ def _check_shape(text: str) -> None:
     those counts is walked, bracket by bracket, which is then a few dozen steps. Invalid JSON passes
     unless its counts are over a limit: the parser names its problem.
     """
+    if text.count(":") <= MAX_KEYS and text.count("{") + text.count("[") <= MAX_DEPTH:
+        return  # the usual frame: within every limit even if all of these were structure
     skeleton = _STRING.sub("", text)
     if skeleton.count("{") + skeleton.count("[") > MAX_CONTAINERS:
         raise _shape_error(f"a frame may hold at most {MAX_CONTAINERS} objects and arrays")

@@ -3,13 +3,11 @@
 Theory of operation (trio-websocket's shape, split by concern):
 
 - One reader task feeds wsproto and dispatches its events through a table; complete text messages go
-  to the owner's `on_message` callback (synchronous, in the Trio thread; it must not block).
-  Parts of a message are counted in bytes as they arrive (net/assembly.py): past the connection's
-  limit it is closed with 1009, so a peer announcing a huge frame cannot make us buffer it. The limit
-  is `max_message_before_hello` until the owner lifts it to `max_message` (`lift_message_limit`, once
-  the peer is known), and the parts kept by all the connections of a server share one budget (over
-  it: 1013). A frame or message in progress must be complete within `message_timeout` (else 1008),
-  however slowly it trickles in.
+  to the owner's `on_message` callback (synchronous, in the Trio thread; it must not block). What the
+  peer may make us hold, for how long and how often is the inbox's business (net/inbox.py): a message
+  over the limit (lower until the owner calls `lift_message_limit`) is refused with 1009 as its parts
+  arrive, unfinished messages of all connections share one budget (1013), a frame or message must be
+  complete within `message_timeout` (1008), and messages over the rate limit are dropped.
 - Everything to send (pre-built frames shared by many connections, and wsproto's control frames) is
   queued with `send_nowait`, which never blocks. Once per Trio tick, everything queued on every socket
   connection that got data in that tick is joined and written with one non-blocking `send` each
@@ -43,9 +41,9 @@ from wsproto.connection import ConnectionState
 from wsproto.events import BytesMessage, CloseConnection, Event, Ping, Pong, TextMessage
 from wsproto.utilities import LocalProtocolError as WsLocalProtocolError
 
-from net.assembly import Assembler, FrameTracker, ReceiveBudget, Refused
 from net.errors import CLOSE_GOING_AWAY, CLOSE_INTERNAL, CLOSE_POLICY
 from net.flusher import flush_at_end_of_tick
+from net.inbox import Inbox, ReceiveBudget, Refused
 
 logger = logging.getLogger(__name__)
 
@@ -101,17 +99,10 @@ class Connection:
         self._finished = trio.Event()  # nothing more to exchange: tear down now
         self._finish_when_flushed = False
         self._failed = False  # a protocol error: the stream cannot be parsed any more
-        first_limit = min(config.max_message, config.max_message_before_hello)
-        note = " before hello" if first_limit < config.max_message else ""
-        self._assembly = Assembler(first_limit, budget or ReceiveBudget(), limit_note=note)
-        self._frames = FrameTracker()
-        self._deadline = math.inf  # when the frame or message in progress must be complete
-        self._binary = False
         self._last_heard = trio.current_time()
+        self._inbox = Inbox(config, budget or ReceiveBudget(), self._last_heard)
         self._sending = False
         self._farewell = b""
-        self._tokens = config.burst
-        self._refilled = self._last_heard
         self.close_code: int | None = None
         self.close_reason = ""
         #: Called with each complete text message (Trio thread; must not block).
@@ -133,8 +124,7 @@ class Connection:
 
     def lift_message_limit(self) -> None:
         """From now on messages may be `max_message` bytes (the peer is known: its hello was accepted)."""
-        self._assembly.limit = self.config.max_message
-        self._assembly.limit_note = ""
+        self._inbox.lift_limit()
 
     # ------------------------------------------------------------------ sending (never blocks)
 
@@ -247,7 +237,7 @@ class Connection:
         """Drop what the connection holds. The owner's callbacks go too: they are its bound methods, and
         the owner holds this connection, so the cycle would keep both (and whatever half-received message
         they hold) alive until a full garbage collection, which an idle server rarely runs."""
-        self._assembly.clear()
+        self._inbox.clear()
         self._outbox.clear()
         self._outbox_size = 0
         self._farewell = self._initial = b""
@@ -315,7 +305,7 @@ class Connection:
             if self._initial:
                 self._receive(self._initial)
             while not self._finished.is_set():
-                with trio.move_on_at(self._deadline) as waited:
+                with trio.move_on_at(math.inf if self._closing else self._inbox.deadline) as waited:
                     try:
                         data = await self._stream.receive_some(RECEIVE_SIZE)
                     except (trio.BrokenResourceError, trio.ClosedResourceError):
@@ -338,22 +328,15 @@ class Connection:
             self._finished.set()
 
     def _receive(self, data: bytes | bytearray) -> None:
-        # The clock of a frame or message starts with its first byte; bytes that keep trickling in do
-        # not restart it (they do refresh `_last_heard`: the peer is there, it is just too slow).
-        fresh = self._frames.feed(data)
-        if self._frames.idle or self._closing:
-            self._deadline = math.inf
-        elif fresh:
-            self._deadline = trio.current_time() + self.config.message_timeout
+        self._inbox.feed(data, trio.current_time())
         self._ws.receive_data(data)  # type: ignore[arg-type]  # bytearray works as bytes here
         for event in self._ws.events():
             self._handle(event)
 
     def _message_timed_out(self) -> None:
-        self._deadline = math.inf
         timeout = self.config.message_timeout
         logger.info("%s: frame or message not completed within %.1f s: closed (1008)", self, timeout)
-        self._assembly.clear()
+        self._inbox.clear()
         self.close_nowait(CLOSE_POLICY, f"message not completed within {timeout:g} s")
 
     def _handle(self, event: Event) -> None:
@@ -361,46 +344,29 @@ class Connection:
         if handler is not None:
             handler(self, event)
 
-    def _handle_text(self, event: TextMessage) -> None:
-        if self._closing or self._binary:  # a text frame cannot continue a binary message (wsproto agrees)
-            return
-        try:
-            text = self._assembly.text(event.data, event.message_finished)
-        except Refused as refused:
-            self._refuse(refused)
-            return
-        if text is not None and self._allow():
-            self._dispatch(self.on_message, text)
-
-    def _handle_bytes(self, event: BytesMessage) -> None:
+    def _handle_message(self, event: TextMessage | BytesMessage) -> None:
         if self._closing:
             return
-        self._binary = not event.message_finished
         try:
-            data = self._assembly.binary(event.data, event.message_finished, keep=self.on_bytes is not None)
-        except Refused as refused:
-            self._refuse(refused)
-            return
-        if data is not None and self._allow():
-            if self.on_bytes is not None:
-                self._dispatch(self.on_bytes, data)
+            if isinstance(event, TextMessage):
+                message: str | bytes | None = self._inbox.text(event.data, event.message_finished)
             else:
-                self._dispatch(self.on_binary)
-
-    def _refuse(self, refused: Refused) -> None:
-        logger.info("%s: %s: closed (%d)", self, refused.reason, refused.code)
-        self.close_nowait(refused.code, refused.reason)
-
-    def _allow(self) -> bool:
-        # A token bucket: `rate` messages a second, bursts of `burst`.
-        now = trio.current_time()
-        self._tokens = min(self.config.burst, self._tokens + (now - self._refilled) * self.config.rate)
-        self._refilled = now
-        if self._tokens >= 1:
-            self._tokens -= 1
-            return True
-        self._dispatch(self.on_rate_limited)
-        return False
+                keep = self.on_bytes is not None
+                message = self._inbox.binary(event.data, event.message_finished, keep=keep)
+        except Refused as refused:
+            logger.info("%s: %s: closed (%d)", self, refused.reason, refused.code)
+            self.close_nowait(refused.code, refused.reason)
+            return
+        if message is None:
+            return
+        if not self._inbox.allow(trio.current_time()):
+            self._dispatch(self.on_rate_limited)
+        elif isinstance(message, str):
+            self._dispatch(self.on_message, message)
+        elif self.on_bytes is not None:
+            self._dispatch(self.on_bytes, message)
+        else:
+            self._dispatch(self.on_binary)
 
     def _dispatch(self, callback: Callable[..., None], *args: object) -> None:
         try:
@@ -442,8 +408,8 @@ def _nothing() -> None:
 
 
 _HANDLERS: dict[type[Event], Callable[[Connection, Event], None]] = {
-    TextMessage: Connection._handle_text,  # type: ignore[dict-item]
-    BytesMessage: Connection._handle_bytes,  # type: ignore[dict-item]
+    TextMessage: Connection._handle_message,  # type: ignore[dict-item]
+    BytesMessage: Connection._handle_message,  # type: ignore[dict-item]
     Ping: Connection._handle_ping,  # type: ignore[dict-item]
     Pong: Connection._handle_pong,  # type: ignore[dict-item]
     CloseConnection: Connection._handle_close,  # type: ignore[dict-item]

@@ -27,11 +27,11 @@ from wsproto import ConnectionType, WSConnection
 from wsproto.events import AcceptConnection, RejectConnection, Request
 from wsproto.utilities import RemoteProtocolError as WsRemoteProtocolError
 
-from net.assembly import ReceiveBudget
 from net.bridge import Bridge
 from net.connection import Connection, ConnectionConfig
 from net.echo import ECHO, EchoSession
 from net.errors import CLOSE_GOING_AWAY
+from net.inbox import ReceiveBudget
 from net.lobby import ClientSession, Lobby
 from net.protocol import ClientType
 

@@ -12,8 +12,8 @@ import trio.testing
 from wsproto import ConnectionType, WSConnection
 from wsproto.events import AcceptConnection, Event, Request
 
-from net.assembly import ReceiveBudget
 from net.connection import Connection, ConnectionConfig
+from net.inbox import ReceiveBudget
 
 CONFIG = ConnectionConfig(
     max_message=100,

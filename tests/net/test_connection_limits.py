@@ -14,8 +14,8 @@ import trio
 import trio.testing
 from wsproto.events import CloseConnection, Ping, TextMessage
 
-from net.assembly import ReceiveBudget
 from net.errors import CLOSE_POLICY, CLOSE_TOO_BIG, CLOSE_TRY_AGAIN_LATER
+from net.inbox import ReceiveBudget
 from tests.net.connection_kit import CONFIG, Harness, served
 
 TIMEOUT = dataclasses.replace(CONFIG, message_timeout=3.0, ping_interval=1.0, rate=1e9, burst=1e9)

@@ -1,5 +1,9 @@
-"""Reassembling a peer's messages under limits: where its byte stream stands, and what it has us hold.
+"""The receiving side of a connection, as messages: what a peer can make us hold, for how long, how often.
 
+- `Inbox` is one connection's: it follows the byte stream (`feed`), sets the deadline of the frame or
+  message in progress (`message_timeout` from its first byte, however slowly the rest trickles in),
+  assembles messages under the size limit (`max_message_before_hello` until `lift_limit`, then
+  `max_message`), and rate-limits complete messages (a token bucket: `rate` a second, bursts of `burst`).
 - `FrameTracker` follows the frame boundaries of the incoming byte stream (headers only, RFC 6455 5.2),
   so the connection knows when a frame or a fragmented message is in progress, however it is trickled:
   a frame header sent one byte at a time, a control frame, or the fragments of a message that never ends.
@@ -12,7 +16,13 @@
 
 from __future__ import annotations
 
+import math
+from typing import TYPE_CHECKING
+
 from net.errors import CLOSE_TOO_BIG, CLOSE_TRY_AGAIN_LATER
+
+if TYPE_CHECKING:
+    from net.connection import ConnectionConfig
 
 _CONTROL = 0x8  # opcodes 8-15 are control frames, which may come between the fragments of a message
 _MASKED = 0x80
@@ -165,3 +175,59 @@ class Assembler:
         whole = b"".join(self._parts)
         self.clear()
         return whole
+
+
+class Inbox:
+    """One connection's incoming messages: frame tracking, deadline, assembly under limits, rate limit."""
+
+    def __init__(self, config: ConnectionConfig, budget: ReceiveBudget, now: float) -> None:
+        """Limits from `config`; unfinished messages count against `budget`; `now` starts the rate limit."""
+        self.config = config
+        first = min(config.max_message, config.max_message_before_hello)
+        self._assembler = Assembler(
+            first, budget, limit_note=" before hello" if first < config.max_message else ""
+        )
+        self._frames = FrameTracker()
+        self._binary = False  # a binary message is in progress
+        #: When the frame or message in progress must be complete (inf: between messages).
+        self.deadline = math.inf
+        self._tokens = config.burst
+        self._refilled = now
+
+    def lift_limit(self) -> None:
+        """From now on messages may be `max_message` bytes."""
+        self._assembler.limit = self.config.max_message
+        self._assembler.limit_note = ""
+
+    def feed(self, data: bytes | bytearray, now: float) -> None:
+        """Account for bytes read from the peer (before wsproto parses them); sets `deadline`."""
+        fresh = self._frames.feed(data)
+        if self._frames.idle:
+            self.deadline = math.inf
+        elif fresh:  # what is in progress started in these bytes; older trickles do not restart it
+            self.deadline = now + self.config.message_timeout
+
+    def text(self, data: str, finished: bool) -> str | None:
+        """A part of a text message; the whole text once `finished`. Raises Refused."""
+        if self._binary:  # a text frame cannot continue a binary message (wsproto rejects it anyway)
+            return None
+        return self._assembler.text(data, finished)
+
+    def binary(self, data: bytes | bytearray, finished: bool, *, keep: bool) -> bytes | None:
+        """A part of a binary message (kept if `keep`); the whole once `finished`. Raises Refused."""
+        self._binary = not finished
+        return self._assembler.binary(data, finished, keep=keep)
+
+    def allow(self, now: float) -> bool:
+        """Whether a complete message may be handled now (else it is dropped: over the rate limit)."""
+        self._tokens = min(self.config.burst, self._tokens + (now - self._refilled) * self.config.rate)
+        self._refilled = now
+        if self._tokens >= 1:
+            self._tokens -= 1
+            return True
+        return False
+
+    def clear(self) -> None:
+        """Drop the message in progress (its bytes go back to the budget) and its deadline."""
+        self._assembler.clear()
+        self.deadline = math.inf
