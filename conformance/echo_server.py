@@ -24,6 +24,7 @@ MIB = 1024 * 1024
 CONFORMANCE_CONNECTION = ConnectionConfig(
     max_message=20 * MIB,
     outbox_bytes=64 * MIB,
+    message_timeout=60.0,  # a 16 MiB message goes through wsproto's pure-Python parser
     rate=1e9,  # rate limit off in effect: the fuzzing client sends as fast as it can
     burst=1e9,
 )
@@ -31,7 +32,14 @@ CONFORMANCE_CONNECTION = ConnectionConfig(
 
 def conformance_config(host: str = "127.0.0.1", port: int = 0) -> ServerConfig:
     """The server configuration the conformance run uses: echo on, conformance limits."""
-    return ServerConfig(host=host, port=port, echo=True, connection=CONFORMANCE_CONNECTION, tune_gc=False)
+    return ServerConfig(
+        host=host,
+        port=port,
+        echo=True,
+        connection=CONFORMANCE_CONNECTION,
+        max_unfinished_bytes=64 * MIB,  # one 16 MiB message at a time, with room to spare
+        tune_gc=False,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

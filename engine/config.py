@@ -15,6 +15,10 @@ from engine.errors import ConfigError
 from engine.ids import PlayerId, Role
 from engine.roles import ROLE_SPECS, parse_role
 
+#: The longest speech any game may allow, in characters: the network protocol carries this much at most
+#: (net/protocol.py MAX_TEXT), escaped JSON included, within its message size limit.
+MAX_SPEECH_CHARS = 10_000
+
 
 class VoteRule(StrEnum):
     """How the day vote picks the executed player."""
@@ -136,7 +140,7 @@ _RULE_BOUNDS = (
     ("bidding_max_turns", 0, 100),
     ("wolf_chat_rounds", 0, 20),
     ("max_days", 1, 100),
-    ("max_speech_chars", 1, 100_000),
+    ("max_speech_chars", 1, MAX_SPEECH_CHARS),
 )
 
 #: One line per rule switch, for `docs/rules.md` and `run.py --help`.

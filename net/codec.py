@@ -1,6 +1,9 @@
 """The sans-IO codec: text <-> wire models, engine values <-> wire frames, and raw server frames.
 
-Only this module parses client input (`decode_client_frame`). Server frames are built from plain dicts
+Only this module parses client input (`decode_client_frame`). A frame's shape is bounded before it is
+parsed (keys per object, nesting, objects and arrays in all: client frames are small), so a frame full of
+keys costs a count, not a parse and a hundred thousand errors; pydantic's errors are built once, without
+echoing the input. Server frames are built from plain dicts
 and serialised once (`json_bytes`); an event batch for a view is encoded once and the same bytes go to
 every connection of that view (server-to-client frames are unmasked, so the frame bytes are shared too).
 """
@@ -8,11 +11,13 @@ every connection of that view (server-to-client frames are unmasked, so the fram
 from __future__ import annotations
 
 import json
+import re
 import struct
 from collections.abc import Iterable
 from typing import Any
 
 from pydantic import ValidationError
+from pydantic_core import ErrorDetails
 
 from actors.messages import RequestAction
 from engine import Action, Choice, Event, Outcome, action_from_dict, event_to_dict
@@ -33,23 +38,63 @@ from net.protocol import (
 
 _CLIENT_TYPES = "hello, act, ping"
 _MAX_PROBLEM = 300  # characters of one problem quoted back in an `error` frame
+_QUOTED = 3  # problems quoted in one `error` frame
+#: Client frames are small: `act` has 4 keys and its action 2, nested 2 deep.
+MAX_KEYS = 16  # keys in one JSON object
+MAX_DEPTH = 3  # objects and arrays nested in one another
+MAX_CONTAINERS = 16  # objects and arrays in one frame
+_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')  # a JSON string (its brackets and colons are text)
+_STRUCTURE = re.compile(r"[{}\[\]:]")
 
 
 def decode_client_frame(text: str) -> Hello | Act | Ping:
     """Parse one client text frame; raises RemoteProtocolError naming the problem (connection kept)."""
+    _check_shape(text)
     try:
         # Strict: the wire is JSON, so "3", 3.0 or true are not the integer 3 (lax mode would coerce them).
         return CLIENT_FRAME.validate_json(text, strict=True)
     except ValidationError as exc:
-        raise RemoteProtocolError(_explain(exc), code=_error_code(exc)) from None
+        errors = exc.errors(include_url=False, include_input=False)  # once: each call builds them all
+        code = ErrorCode.INVALID_JSON if errors[0]["type"] == "json_invalid" else ErrorCode.INVALID_FRAME
+        raise RemoteProtocolError(_explain(errors, text), code=code) from None
 
 
-def _error_code(exc: ValidationError) -> ErrorCode:
-    return ErrorCode.INVALID_JSON if exc.errors()[0]["type"] == "json_invalid" else ErrorCode.INVALID_FRAME
+def _check_shape(text: str) -> None:
+    """Refuse a frame with too many keys, objects or arrays, or nested too deep, before parsing it.
+
+    Strings are taken out first (C speed), then the structure is counted (C speed); only a frame within
+    those counts is walked, bracket by bracket, which is then a few dozen steps. Invalid JSON passes
+    unless its counts are over a limit: the parser names its problem.
+    """
+    if text.count(":") <= MAX_KEYS and text.count("{") + text.count("[") <= MAX_DEPTH:
+        return  # the usual frame: within every limit even if all of these were structure
+    skeleton = _STRING.sub("", text)
+    if skeleton.count("{") + skeleton.count("[") > MAX_CONTAINERS:
+        raise _shape_error(f"a frame may hold at most {MAX_CONTAINERS} objects and arrays")
+    if skeleton.count(":") > MAX_KEYS * MAX_CONTAINERS:
+        raise _shape_error(f"an object may have at most {MAX_KEYS} keys")
+    keys: list[int] = []  # per open container (arrays too: their count stays 0)
+    for match in _STRUCTURE.finditer(skeleton):
+        char = match.group()
+        if char in "{[":
+            keys.append(0)
+            if len(keys) > MAX_DEPTH:
+                raise _shape_error(f"objects and arrays may be nested at most {MAX_DEPTH} deep")
+        elif char == ":":
+            if keys:
+                keys[-1] += 1
+                if keys[-1] > MAX_KEYS:
+                    raise _shape_error(f"an object may have at most {MAX_KEYS} keys")
+        elif keys:
+            keys.pop()
 
 
-def _explain(exc: ValidationError) -> str:
-    first = exc.errors()[0]
+def _shape_error(detail: str) -> RemoteProtocolError:
+    return RemoteProtocolError(f"frame too complex: {detail}", code=ErrorCode.INVALID_FRAME)
+
+
+def _explain(errors: list[ErrorDetails], text: str) -> str:
+    first = errors[0]
     kind = first["type"]
     if kind == "json_invalid":
         return f"not valid JSON: {first['ctx'].get('error', 'parse error')}"
@@ -58,15 +103,15 @@ def _explain(exc: ValidationError) -> str:
             return "a frame must be a JSON object"
         if kind == "union_tag_not_found":
             return f"the frame has no 'type' field (expected one of: {_CLIENT_TYPES})"
-        if kind == "union_tag_invalid":
-            tag = json.dumps(first["input"].get("type"), ensure_ascii=False)[:MAX_ID]
+        if kind == "union_tag_invalid":  # the shape check bounded the frame: parse it again for its tag
+            tag = json.dumps(json.loads(text).get("type"), ensure_ascii=False)[:MAX_ID]
             return f"unknown frame type {tag} (expected one of: {_CLIENT_TYPES})"
     problems = []
-    for error in exc.errors()[:3]:
+    for error in errors[:_QUOTED]:
         where = ".".join(str(part) for part in error["loc"])
         problem = f"{where}: {error['msg']}"  # field names and tags come from the client: cap them
         problems.append(problem if len(problem) <= _MAX_PROBLEM else problem[: _MAX_PROBLEM - 3] + "...")
-    more = f" (and {exc.error_count() - 3} more)" if exc.error_count() > 3 else ""  # noqa: PLR2004
+    more = f" (and {len(errors) - _QUOTED} more)" if len(errors) > _QUOTED else ""
     return "invalid frame: " + "; ".join(problems) + more
 
 

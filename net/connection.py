@@ -3,27 +3,33 @@
 Theory of operation (trio-websocket's shape, split by concern):
 
 - One reader task feeds wsproto and dispatches its events through a table; complete text messages go
-  to the owner's `on_message` callback (synchronous, in the Trio thread; it must not block).
-  Parts of a message are counted as they arrive: past `max_message` characters the connection is
-  closed with 1009, so a peer announcing a huge frame cannot make us buffer it.
+  to the owner's `on_message` callback (synchronous, in the Trio thread; it must not block). What the
+  peer may make us hold, for how long and how often is the inbox's business (net/inbox.py): a message
+  over the limit (lower until the owner calls `lift_message_limit`) is refused with 1009 as its parts
+  arrive, unfinished messages of all connections share one budget (1013), a frame or message must be
+  complete within `message_timeout` (1008), and messages over the rate limit are dropped.
 - Everything to send (pre-built frames shared by many connections, and wsproto's control frames) is
   queued with `send_nowait`, which never blocks. Once per Trio tick, everything queued on every socket
-  connection that got data in that tick is joined and written with one non-blocking `send` each (the
-  STACK_NOTES §11 lever: frame once, join queued writes, no task hop per recipient). What the kernel
-  does not take, and everything on streams without a socket, goes to the writer task, which sends it
-  with `send_all` under a timeout. The outbox is bounded in bytes: a peer that stops reading overflows
-  it or times the writer out, and is dropped with 1008 without anyone else waiting for it.
+  connection that got data in that tick is joined and written with one non-blocking `send` each
+  (net/flusher.py: frame once, join queued writes, no task hop per recipient). What the kernel does not
+  take, and everything on streams without a socket, goes to the writer task, which sends it with
+  `send_all` under a timeout. The outbox is bounded in bytes: a peer that stops reading overflows it or
+  times the writer out, and is dropped with 1008 without anyone else waiting for it.
 - A heartbeat task pings a connection that has been silent for `ping_interval` and drops it when no
   pong comes back within `ping_timeout`.
 - Closing sends our close frame after whatever is queued, waits up to `close_timeout` for the peer's
   reply (a peer that just closes TCP, as simple-websocket does, ends it too), and always closes TCP.
   Broken or vanished sockets end this connection only: nothing here raises into the server.
+- When the connection ends, what it holds (message parts, queue, callbacks into its owner) is dropped
+  at once: the owner and the connection refer to each other, and that cycle must not keep anything
+  large alive until a full garbage collection.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import os
 from collections import deque
 from collections.abc import Callable
@@ -35,7 +41,9 @@ from wsproto.connection import ConnectionState
 from wsproto.events import BytesMessage, CloseConnection, Event, Ping, Pong, TextMessage
 from wsproto.utilities import LocalProtocolError as WsLocalProtocolError
 
-from net.errors import CLOSE_GOING_AWAY, CLOSE_INTERNAL, CLOSE_POLICY, CLOSE_TOO_BIG
+from net.errors import CLOSE_GOING_AWAY, CLOSE_INTERNAL, CLOSE_POLICY
+from net.flusher import flush_at_end_of_tick
+from net.inbox import Inbox, ReceiveBudget, Refused
 
 logger = logging.getLogger(__name__)
 
@@ -44,9 +52,14 @@ RECEIVE_SIZE = 65536  # bytes per read
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ConnectionConfig:
-    """Limits and timers of one connection (seconds, characters, bytes)."""
+    """Limits and timers of one connection (seconds, bytes)."""
 
-    max_message: int = 1024 * 1024
+    #: Bytes of one message (UTF-8 for text): the longest legal frame fits (net/protocol.py MAX_TEXT).
+    max_message: int = 128 * 1024
+    #: Bytes of one message until the owner calls `lift_message_limit` (a hello frame is < 1 KB).
+    max_message_before_hello: int = 4 * 1024
+    #: Seconds a frame or message may take from its first byte to its last.
+    message_timeout: float = 10.0
     outbox_bytes: int = 4 * 1024 * 1024
     send_timeout: float = 10.0
     close_timeout: float = 3.0
@@ -54,38 +67,6 @@ class ConnectionConfig:
     ping_timeout: float = 10.0
     rate: float = 50.0
     burst: float = 200.0
-
-
-class _Flusher:
-    """Writes the connections that got data during a Trio tick, once, after that tick's callbacks."""
-
-    def __init__(self) -> None:
-        self._pending: list[Connection] = []
-        self._scheduled = False
-
-    def add(self, connection: Connection) -> None:
-        self._pending.append(connection)
-        if not self._scheduled:
-            self._scheduled = True
-            trio.lowlevel.current_trio_token().run_sync_soon(self._flush)
-
-    def _flush(self) -> None:
-        self._scheduled = False
-        pending, self._pending = self._pending, []
-        for connection in pending:
-            connection._flush_now()
-
-
-_FLUSHER: trio.lowlevel.RunVar[_Flusher] = trio.lowlevel.RunVar("loupgarou_flusher")
-
-
-def _flusher() -> _Flusher:
-    try:
-        return _FLUSHER.get()
-    except LookupError:
-        flusher = _Flusher()
-        _FLUSHER.set(flusher)
-        return flusher
 
 
 class Connection:
@@ -99,8 +80,10 @@ class Connection:
         *,
         name: str = "?",
         initial: bytes = b"",
+        budget: ReceiveBudget | None = None,
     ) -> None:
-        """Wrap an accepted WebSocket; `name` names it in logs; `initial` is data read with the handshake."""
+        """Wrap an accepted WebSocket; `name` names it in logs; `initial` is data read with the handshake;
+        `budget` bounds the bytes of unfinished messages held by all connections sharing it."""
         self._stream = stream
         self._ws = ws
         self._initial = initial
@@ -116,25 +99,20 @@ class Connection:
         self._finished = trio.Event()  # nothing more to exchange: tear down now
         self._finish_when_flushed = False
         self._failed = False  # a protocol error: the stream cannot be parsed any more
-        self._parts: list[str] = []
-        self._chunks: list[bytes] = []
-        self._size = 0
-        self._binary = False
         self._last_heard = trio.current_time()
+        self._inbox = Inbox(config, budget or ReceiveBudget(), self._last_heard)
         self._sending = False
         self._farewell = b""
-        self._tokens = config.burst
-        self._refilled = self._last_heard
         self.close_code: int | None = None
         self.close_reason = ""
         #: Called with each complete text message (Trio thread; must not block).
-        self.on_message: Callable[[str], None] = lambda text: None
+        self.on_message: Callable[[str], None] = _ignore_text
         #: Called when a binary message arrives (the protocol is text only) and `on_bytes` is not set.
-        self.on_binary: Callable[[], None] = lambda: None
+        self.on_binary: Callable[[], None] = _nothing
         #: If set, gets each complete binary message instead (the echo route); else payloads are dropped.
         self.on_bytes: Callable[[bytes], None] | None = None
         #: Called when a message is dropped by the rate limiter.
-        self.on_rate_limited: Callable[[], None] = lambda: None
+        self.on_rate_limited: Callable[[], None] = _nothing
 
     def __str__(self) -> str:
         return f"Connection({self.name})"
@@ -143,6 +121,10 @@ class Connection:
     def is_open(self) -> bool:
         """True until a close is requested or the connection is gone."""
         return not self._closing
+
+    def lift_message_limit(self) -> None:
+        """From now on messages may be `max_message` bytes (the peer is known: its hello was accepted)."""
+        self._inbox.lift_limit()
 
     # ------------------------------------------------------------------ sending (never blocks)
 
@@ -184,7 +166,7 @@ class Connection:
         if self._fd is not None and not self._sending:
             if not self._flush_scheduled:
                 self._flush_scheduled = True
-                _flusher().add(self)
+                flush_at_end_of_tick(self)
         else:
             self._wakeup.set()
 
@@ -238,15 +220,29 @@ class Connection:
                     await self._finished.wait()
                 nursery.cancel_scope.cancel()
         finally:
-            if self.close_code is None:
-                self.close_code = 1006
-            if self._failed:
-                await self._linger()
-            if self._farewell:  # best effort: a peer that still reads learns why (1001, 1008)
-                with trio.move_on_after(0.2):
-                    with contextlib.suppress(trio.BrokenResourceError, trio.ClosedResourceError):
-                        await self._stream.send_all(self._farewell)
-            await trio.aclose_forcefully(self._stream)
+            try:
+                if self.close_code is None:
+                    self.close_code = 1006
+                if self._failed:
+                    await self._linger()
+                if self._farewell:  # best effort: a peer that still reads learns why (1001, 1008)
+                    with trio.move_on_after(0.2):
+                        with contextlib.suppress(trio.BrokenResourceError, trio.ClosedResourceError):
+                            await self._stream.send_all(self._farewell)
+                await trio.aclose_forcefully(self._stream)
+            finally:
+                self._release()
+
+    def _release(self) -> None:
+        """Drop what the connection holds. The owner's callbacks go too: they are its bound methods, and
+        the owner holds this connection, so the cycle would keep both (and whatever half-received message
+        they hold) alive until a full garbage collection, which an idle server rarely runs."""
+        self._inbox.clear()
+        self._outbox.clear()
+        self._outbox_size = 0
+        self._farewell = self._initial = b""
+        self.on_message, self.on_binary, self.on_rate_limited = _ignore_text, _nothing, _nothing
+        self.on_bytes = None
 
     async def _linger(self) -> None:
         """After failing the connection: our FIN follows our close frame, then what the peer still sends is
@@ -307,14 +303,16 @@ class Connection:
     async def _reader(self) -> None:
         try:
             if self._initial:
-                self._ws.receive_data(self._initial)
-                for event in self._ws.events():
-                    self._handle(event)
+                self._receive(self._initial)
             while not self._finished.is_set():
-                try:
-                    data = await self._stream.receive_some(RECEIVE_SIZE)
-                except (trio.BrokenResourceError, trio.ClosedResourceError):
-                    data = b""
+                with trio.move_on_at(math.inf if self._closing else self._inbox.deadline) as waited:
+                    try:
+                        data = await self._stream.receive_some(RECEIVE_SIZE)
+                    except (trio.BrokenResourceError, trio.ClosedResourceError):
+                        data = b""
+                if waited.cancelled_caught:
+                    self._message_timed_out()
+                    continue
                 if not data:  # EOF: normal after our close, abrupt otherwise
                     if self.close_code is None:
                         self.close_code, self.close_reason = 1006, "connection lost"
@@ -325,65 +323,50 @@ class Connection:
                 self._last_heard = trio.current_time()
                 if self._failed:  # unparseable now: the peer's close reply cannot be found in it
                     continue
-                self._ws.receive_data(data)  # type: ignore[arg-type]  # bytearray works as bytes here
-                for event in self._ws.events():
-                    self._handle(event)
+                self._receive(data)
         except WsLocalProtocolError:  # data after CLOSED
             self._finished.set()
+
+    def _receive(self, data: bytes | bytearray) -> None:
+        self._inbox.feed(data, trio.current_time())
+        self._ws.receive_data(data)  # type: ignore[arg-type]  # bytearray works as bytes here
+        for event in self._ws.events():
+            self._handle(event)
+
+    def _message_timed_out(self) -> None:
+        timeout = self.config.message_timeout
+        logger.info("%s: frame or message not completed within %.1f s: closed (1008)", self, timeout)
+        self._inbox.clear()
+        self.close_nowait(CLOSE_POLICY, f"message not completed within {timeout:g} s")
 
     def _handle(self, event: Event) -> None:
         handler = _HANDLERS.get(type(event))
         if handler is not None:
             handler(self, event)
 
-    def _handle_text(self, event: TextMessage) -> None:
-        if not self._collect(len(event.data)):
-            return
-        if self._binary:  # a text frame cannot continue a binary message; wsproto rejects it anyway
-            return
-        self._parts.append(event.data)
-        if event.message_finished:
-            text = "".join(self._parts)
-            self._parts, self._size = [], 0
-            if self._allow():
-                self._dispatch(self.on_message, text)
-
-    def _handle_bytes(self, event: BytesMessage) -> None:
-        if not self._collect(len(event.data)):
-            return
-        self._binary = True
-        if self.on_bytes is not None:
-            self._chunks.append(bytes(event.data))
-        if event.message_finished:
-            data, self._chunks = b"".join(self._chunks), []
-            self._binary, self._size = False, 0
-            if self._allow():
-                if self.on_bytes is not None:
-                    self._dispatch(self.on_bytes, data)
-                else:
-                    self._dispatch(self.on_binary)
-
-    def _collect(self, size: int) -> bool:
+    def _handle_message(self, event: TextMessage | BytesMessage) -> None:
         if self._closing:
-            return False
-        self._size += size
-        if self._size > self.config.max_message:
-            logger.info("%s: message over %d characters: closed (1009)", self, self.config.max_message)
-            self._parts, self._chunks, self._size = [], [], 0
-            self.close_nowait(CLOSE_TOO_BIG, f"message too big (limit {self.config.max_message})")
-            return False
-        return True
-
-    def _allow(self) -> bool:
-        # A token bucket: `rate` messages a second, bursts of `burst`.
-        now = trio.current_time()
-        self._tokens = min(self.config.burst, self._tokens + (now - self._refilled) * self.config.rate)
-        self._refilled = now
-        if self._tokens >= 1:
-            self._tokens -= 1
-            return True
-        self._dispatch(self.on_rate_limited)
-        return False
+            return
+        try:
+            if isinstance(event, TextMessage):
+                message: str | bytes | None = self._inbox.text(event.data, event.message_finished)
+            else:
+                keep = self.on_bytes is not None
+                message = self._inbox.binary(event.data, event.message_finished, keep=keep)
+        except Refused as refused:
+            logger.info("%s: %s: closed (%d)", self, refused.reason, refused.code)
+            self.close_nowait(refused.code, refused.reason)
+            return
+        if message is None:
+            return
+        if not self._inbox.allow(trio.current_time()):
+            self._dispatch(self.on_rate_limited)
+        elif isinstance(message, str):
+            self._dispatch(self.on_message, message)
+        elif self.on_bytes is not None:
+            self._dispatch(self.on_bytes, message)
+        else:
+            self._dispatch(self.on_binary)
 
     def _dispatch(self, callback: Callable[..., None], *args: object) -> None:
         try:
@@ -416,9 +399,17 @@ class Connection:
             self._finished.set()
 
 
+def _ignore_text(text: str) -> None:
+    """The `on_message` of a connection nobody owns (yet, or any more)."""
+
+
+def _nothing() -> None:
+    """The other callbacks of a connection nobody owns."""
+
+
 _HANDLERS: dict[type[Event], Callable[[Connection, Event], None]] = {
-    TextMessage: Connection._handle_text,  # type: ignore[dict-item]
-    BytesMessage: Connection._handle_bytes,  # type: ignore[dict-item]
+    TextMessage: Connection._handle_message,  # type: ignore[dict-item]
+    BytesMessage: Connection._handle_message,  # type: ignore[dict-item]
     Ping: Connection._handle_ping,  # type: ignore[dict-item]
     Pong: Connection._handle_pong,  # type: ignore[dict-item]
     CloseConnection: Connection._handle_close,  # type: ignore[dict-item]

@@ -25,6 +25,7 @@ class EchoSession:
         self.connection = connection
         connection.on_message = self._on_text
         connection.on_bytes = self._on_bytes
+        connection.lift_message_limit()  # no hello here: every message may be `max_message` bytes
 
     def _on_text(self, text: str) -> None:
         self.connection.send_nowait(text_frame(text.encode()))

@@ -134,6 +134,7 @@ class ClientSession:
             )
             return
         self._greeted = True
+        self.connection.lift_message_limit()
         token = hello.token or self._url_token
         if self.client_type is ClientType.AGENT:
             self._bind_seat(token, hello.resume_from)

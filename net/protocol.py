@@ -21,10 +21,12 @@ from typing import Annotated, Any, Literal, Union
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, create_model
 
 from engine import Action, Audience, Phase, Role, Team
+from engine.config import MAX_SPEECH_CHARS
 from engine.events import EVENT_TYPES
 
 PROTOCOL_VERSION = 1
-MAX_TEXT = 100_000  # characters: far above any speech limit; the engine enforces the real one
+#: Characters of a speech on the wire: the longest any game may allow (each game enforces its own limit).
+MAX_TEXT = MAX_SPEECH_CHARS
 MAX_ID = 64  # characters of an id, a name or a nonce
 
 

@@ -31,6 +31,7 @@ from net.bridge import Bridge
 from net.connection import Connection, ConnectionConfig
 from net.echo import ECHO, EchoSession
 from net.errors import CLOSE_GOING_AWAY
+from net.inbox import ReceiveBudget
 from net.lobby import ClientSession, Lobby
 from net.protocol import ClientType
 
@@ -50,6 +51,8 @@ class ServerConfig:
     handshake_timeout: float = 10.0
     hello_timeout: float = 10.0
     connection: ConnectionConfig = field(default_factory=ConnectionConfig)
+    #: Bytes held in unfinished messages across all connections; the one that would go over is closed (1013).
+    max_unfinished_bytes: int = 64 * 1024 * 1024
     admin_token: str | None = None
     #: Raise the garbage collector's oldest-generation threshold when the server starts: with thousands
     #: of connections, each full collection walks them all (100+ ms pauses, docs/benchmarks.md).
@@ -102,10 +105,15 @@ async def _respond(
     await stream.send_all(data)
 
 
-async def handle_tcp(stream: trio.abc.Stream, lobby: Lobby, config: ServerConfig) -> None:
-    """Serve one TCP connection to its end; nothing it does can take the server down."""
+async def handle_tcp(
+    stream: trio.abc.Stream, lobby: Lobby, config: ServerConfig, budget: ReceiveBudget | None = None
+) -> None:
+    """Serve one TCP connection to its end; nothing it does can take the server down. `budget` is the
+    server's bound on unfinished messages (one per server, shared by its connections)."""
     try:
-        await _serve(stream, lobby, config)
+        if budget is None:
+            budget = ReceiveBudget(config.max_unfinished_bytes)
+        await _serve(stream, lobby, config, budget)
     except (trio.BrokenResourceError, trio.ClosedResourceError):
         logger.debug("a client vanished")
     except Exception:  # the per-connection boundary: log, drop this connection, keep serving the rest
@@ -114,7 +122,7 @@ async def handle_tcp(stream: trio.abc.Stream, lobby: Lobby, config: ServerConfig
         await trio.aclose_forcefully(stream)
 
 
-async def _serve(stream: trio.abc.Stream, lobby: Lobby, config: ServerConfig) -> None:
+async def _serve(stream: trio.abc.Stream, lobby: Lobby, config: ServerConfig, budget: ReceiveBudget) -> None:
     head = None
     with trio.move_on_after(config.handshake_timeout) as scope:
         try:
@@ -138,7 +146,14 @@ async def _serve(stream: trio.abc.Stream, lobby: Lobby, config: ServerConfig) ->
         await _respond(stream, conn, 200, lobby.stats())
     elif path.startswith("/ws/"):
         await _websocket(
-            stream, conn=conn, request=request, client_id=path[4:], query=query, lobby=lobby, config=config
+            stream,
+            conn=conn,
+            request=request,
+            client_id=path[4:],
+            query=query,
+            lobby=lobby,
+            config=config,
+            budget=budget,
         )
     else:
         await _respond(stream, conn, 404, {"error": f"no route {path}"})
@@ -153,6 +168,7 @@ async def _websocket(
     query: dict[str, list[str]],
     lobby: Lobby,
     config: ServerConfig,
+    budget: ReceiveBudget,
 ) -> None:
     headers = {name.lower(): value.lower() for name, value in request.headers}
     if b"websocket" not in headers.get(b"upgrade", b""):
@@ -185,7 +201,9 @@ async def _websocket(
     await stream.send_all(ws.send(AcceptConnection()))
     leftover, _ = conn.trailing_data  # frames that arrived with the handshake
     token = query.get("token", [None])[0]
-    connection = Connection(stream, ws, config.connection, name=client_id, initial=bytes(leftover))
+    connection = Connection(
+        stream, ws, config.connection, name=client_id, initial=bytes(leftover), budget=budget
+    )
     session = (
         EchoSession(lobby, connection)
         if echo
@@ -203,6 +221,8 @@ class NetworkServer:
         self.port = 0
         self.lobby = Lobby(admin_token=config.admin_token, hello_timeout=config.hello_timeout)
         self.bridge: Bridge | None = None
+        #: Bytes of unfinished messages held by all connections now (Trio thread).
+        self.budget = ReceiveBudget(config.max_unfinished_bytes)
         self._nursery: trio.Nursery | None = None
         self._ready = threading.Event()
         self._error: BaseException | None = None
@@ -267,5 +287,5 @@ class NetworkServer:
             self._nursery = nursery
             self.bridge = Bridge(trio.lowlevel.current_trio_token())
             self._ready.set()
-            handler = functools.partial(handle_tcp, lobby=self.lobby, config=self.config)
+            handler = functools.partial(handle_tcp, lobby=self.lobby, config=self.config, budget=self.budget)
             await trio.serve_listeners(handler, listeners, handler_nursery=nursery)

@@ -102,7 +102,7 @@ def test_explicit_deal_must_match_the_config() -> None:
         ({"discussion_rounds": -1}, "rule discussion_rounds must be between 0 and 20"),
         ({"bidding_max_turns": 101}, "rule bidding_max_turns must be between 0 and 100"),
         ({"wolf_chat_rounds": 21}, "rule wolf_chat_rounds must be between 0 and 20"),
-        ({"max_speech_chars": 0}, "rule max_speech_chars must be between 1 and 100000"),
+        ({"max_speech_chars": 0}, "rule max_speech_chars must be between 1 and 10000"),
         ({"last_words": "yes"}, "rule last_words must be bool, got 'yes'"),
         ({"wolf_chat": 1}, "rule wolf_chat must be bool, got 1"),
         ({"discussion_rounds": True}, "rule discussion_rounds must be int, got True"),

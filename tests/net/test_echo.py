@@ -37,11 +37,11 @@ from net.server import NetworkServer, ServerConfig
 HOST = "127.0.0.1"
 WAIT_S = 5.0  # seconds: the longest any single expected thing may take on a loaded machine
 # A close timeout far beyond WAIT_S (a server that waited for our close reply would fail the tests), and
-# the rate limit out of the way, as in the conformance run.
+# the rate limit out of the way, as in the conformance run; messages up to 1 MiB (the game's limit is lower).
 ECHO = ServerConfig(
     port=0,
     echo=True,
-    connection=ConnectionConfig(close_timeout=60.0, rate=1e6, burst=1e6),
+    connection=ConnectionConfig(max_message=1024 * 1024, close_timeout=60.0, rate=1e6, burst=1e6),
     tune_gc=False,
 )
 TARGET = "/ws/echo-test?client_type=echo"

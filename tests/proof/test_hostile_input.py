@@ -38,6 +38,7 @@ import pytest
 from actors.host import start_game
 from actors.messages import GameFinished
 from engine import GameConfig, PlayerId, Role, Team, Termination, preset
+from engine.config import MAX_SPEECH_CHARS
 from net.connection import ConnectionConfig
 from net.hosting import GameNetwork
 from net.server import NetworkServer, ServerConfig
@@ -57,7 +58,9 @@ from tests.proof.wire import (
 )
 
 CONFIG = preset("aiwolf-5")
-LONG_SPEECHES = dataclasses.replace(CONFIG, rules=dataclasses.replace(CONFIG.rules, max_speech_chars=20_000))
+LONG_SPEECHES = dataclasses.replace(
+    CONFIG, rules=dataclasses.replace(CONFIG.rules, max_speech_chars=MAX_SPEECH_CHARS)
+)
 MALLORY = PlayerId("Alice")
 ROLES = {
     PlayerId("Alice"): Role.SEER,
@@ -68,13 +71,15 @@ ROLES = {
 }
 GAME_WAIT_S = 60.0
 GATE_S = 20.0  # the longest the other agents hold their answers while an attack runs
-LIMIT = "message too big (limit 1048576)"
+LIMIT = "message too big (limit 131072 bytes)"
+EARLY_LIMIT = "message too big (limit 4096 bytes before hello)"
 _TIMERS: dict[str, Any] = {"port": 0, "handshake_timeout": 1.0, "hello_timeout": 1.5}
 SERVERS = {
     "default": ServerConfig(**_TIMERS),
     # No refill to speak of: the burst, then every message dropped, so a flood's reaction is exact.
     "no_refill": ServerConfig(**_TIMERS, connection=ConnectionConfig(rate=1e-3)),
     "fast_ping": ServerConfig(**_TIMERS, connection=ConnectionConfig(ping_interval=0.4, ping_timeout=1.0)),
+    "short_message_timeout": ServerConfig(**_TIMERS, connection=ConnectionConfig(message_timeout=0.5)),
     "small_outbox": ServerConfig(
         **_TIMERS, connection=ConnectionConfig(outbox_bytes=64 * 1024, send_timeout=1.0)
     ),
@@ -343,13 +348,13 @@ def flood(m: Mallory, ctx: Ctx, frame: dict[str, Any]) -> None:
 
 def huge_declared_length(m: Mallory, ctx: Ctx, frame: dict[str, Any]) -> None:
     m.conn.send_raw(bytes((0x81, 0x80 | 127)) + (1 << 40).to_bytes(8, "big") + b"\0\0\0\0")
-    for _ in range(17):  # 1 MiB + 64 KiB of the terabyte announced: past the limit, then stop
+    for _ in range(3):  # 192 KiB of the terabyte announced: past the limit, then stop
         m.conn.send_raw(b"a" * 65536)
 
 
 def endless_fragments(m: Mallory, ctx: Ctx, frame: dict[str, Any]) -> None:
     m.conn.send_raw(ws_frame(0x1, b'{"type":"ping","nonce":"', fin=False))
-    for _ in range(17):  # continuation frames, none of them final
+    for _ in range(3):  # continuation frames, none of them final
         m.conn.send_raw(ws_frame(0x0, b"a" * 65536, fin=False))
 
 
@@ -500,8 +505,8 @@ CASES = [
     ),
     Case(
         "deeply_nested_json",
-        text("[" * 100_000 + "]" * 100_000),
-        ("invalid_json: not valid JSON: recursion limit exceeded",),
+        text("[" * 50_000 + "]" * 50_000),
+        ("invalid_frame: frame too complex: a frame may hold at most 16 objects and arrays",),
     ),
     Case("json_array", text("[1,2]"), (NOT_AN_OBJECT,)),
     Case("json_null", text("null"), (NOT_AN_OBJECT,)),
@@ -565,8 +570,8 @@ CASES = [
     ),
     Case(
         "speech_over_the_wire_limit",
-        act({"kind": "speak", "text": "x" * 100_001}),
-        ("invalid_frame: act.action.speak.text: String should have at most 100000 characters",),
+        act({"kind": "speak", "text": "x" * (MAX_SPEECH_CHARS + 1)}),
+        ("invalid_frame: act.action.speak.text: String should have at most 10000 characters",),
     ),
     Case(
         "second_hello",
@@ -697,9 +702,30 @@ CASES = [
     Case("control_frame_over_125_bytes", raw(ws_frame(0x9, b"p" * 126)), ("close 1002",)),
     Case("close_frame_with_a_reserved_code", raw(ws_frame(0x8, (999).to_bytes(2, "big"))), ("close 1002",)),
     Case(
-        "message_over_1_mib",
-        text('{"type":"ping","nonce":"' + "n" * (1 << 20) + '"}'),
+        "message_over_128_kib",
+        text('{"type":"ping","nonce":"' + "n" * (1 << 17) + '"}'),
         (f"close 1009: {LIMIT}",),
+    ),
+    Case(
+        "message_over_128_kib_in_utf8_bytes",
+        text('{"type":"ping","nonce":"' + "\N{GRINNING FACE}" * (1 << 15) + '"}'),  # 32,768 characters
+        (f"close 1009: {LIMIT}",),
+    ),
+    Case(
+        "frame_of_100000_keys",
+        text(json.dumps({"type": "ping", **{str(i): 0 for i in range(100_000)}})),
+        (f"close 1009: {LIMIT}",),
+    ),
+    Case(
+        "object_with_17_keys",
+        text(json.dumps({"type": "ping", **{str(i): 0 for i in range(16)}})),
+        ("invalid_frame: frame too complex: an object may have at most 16 keys",),
+    ),
+    Case(
+        "frame_that_never_completes",
+        raw(bytes((0x81, 0xFE))),  # two bytes of a frame header, then nothing
+        ("close 1008: message not completed within 0.5 s",),
+        server="short_message_timeout",
     ),
     Case("huge_declared_length", huge_declared_length, (f"close 1009: {LIMIT}",)),
     Case("fragments_that_never_finish", endless_fragments, (f"close 1009: {LIMIT}",)),
@@ -749,6 +775,11 @@ CASES = [
         ("hello_required!: no hello within the time allowed", "close 1008: no hello within the time allowed"),
     ),
     Case("act_before_hello", side("agent", then=[ACT], until="error"), ("hello_required: say hello first",)),
+    Case(
+        "message_over_4_kib_before_hello",
+        side("agent", then=['{"type": "ping"' + " " * 5000 + "}"]),
+        (f"close 1009: {EARLY_LIMIT}",),
+    ),
     Case(
         "wrong_protocol_version",
         side("agent", hello={"protocol_version": 2}),

@@ -1,0 +1,171 @@
+"""What a client can make the server hold or compute, over a real socket on loopback.
+
+A spectator that sends most of a large message and vanishes leaves nothing behind, even with the garbage
+collector off; limits count bytes; a client that has not said hello may only send small messages; the
+unfinished messages of all connections share one budget; a frame that trickles in is timed out; a frame
+full of keys is refused without being parsed.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import queue
+import time
+import weakref
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
+
+import pytest
+
+from engine import preset
+from net.connection import ConnectionConfig
+from net.hosting import GameNetwork
+from net.server import NetworkServer, ServerConfig
+from tests.net.netutil import WAIT_S
+from tests.proof.wire import WireClient, ws_frame
+
+T = TypeVar("T")
+EMOJI = "\N{GRINNING FACE}"  # 1 character, 4 bytes of UTF-8, 4 bytes in a Python str
+
+
+def in_trio(server: NetworkServer, fn: Callable[[], T]) -> T:
+    """Run `fn` in the server's Trio thread and return its result."""
+    done: queue.Queue[T] = queue.Queue()
+    server.call_soon(lambda: done.put(fn()))
+    return done.get(timeout=WAIT_S)
+
+
+def wait_until(condition: Callable[[], bool], what: str) -> None:
+    deadline = time.monotonic() + WAIT_S
+    while not condition():
+        assert time.monotonic() < deadline, f"not within {WAIT_S} s: {what}"
+        time.sleep(0.01)  # polling a condition, bounded by the deadline
+
+
+def ending(conn: WireClient) -> str:
+    frames = conn.frames_to_end()
+    lines = [f"{f['type']} {f.get('code', '')}".strip() for f in frames]
+    return "; ".join([*lines, f"{conn.ended}: {conn.close_reason}"])
+
+
+@pytest.fixture
+def game_server(make_server: Callable[[ServerConfig], NetworkServer]) -> NetworkServer:
+    server = make_server(ServerConfig(port=0))
+    GameNetwork(server, "g1", preset("classic-8").players)
+    return server
+
+
+@pytest.fixture
+def no_gc() -> Iterator[None]:
+    gc.collect()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
+def spectator(server: NetworkServer, name: str) -> WireClient:
+    conn = WireClient(server.port, f"/ws/{name}?client_type=ui")
+    conn.hello()
+    welcome = conn.next()
+    assert welcome is not None
+    assert welcome["type"] == "welcome"
+    return conn
+
+
+# ---------------------------------------------------------------------------------------- released at the end
+
+
+@pytest.mark.parametrize("char", ["a", EMOJI], ids=["ascii", "emoji"])
+def test_a_vanished_spectator_leaves_nothing_behind_even_without_gc(game_server, no_gc, char):
+    server = game_server
+    conn = spectator(server, "vanisher")
+    part = (char * (100_000 // len(char.encode()))).encode()
+    conn.send_raw(ws_frame(0x1, part, fin=False))  # most of a message, never finished
+    wait_until(lambda: server.budget.used == len(part), "the part is held")
+
+    def find() -> tuple[weakref.ref[Any], weakref.ref[Any]]:
+        session = next(s for s in server.lobby.sessions if s.client_id == "vanisher")
+        return weakref.ref(session), weakref.ref(session.connection)
+
+    session, connection = in_trio(server, find)
+    assert session() is not None
+    conn.sock.close()  # vanish
+    wait_until(lambda: session() is None and connection() is None, "the session and connection are freed")
+    assert server.budget.used == 0
+
+
+# ---------------------------------------------------------------------------------------- sizes
+
+
+def test_a_message_over_the_limit_in_bytes_is_closed_1009(game_server):
+    conn = spectator(game_server, "emoji")
+    limit = ConnectionConfig().max_message
+    conn.send_text(json.dumps({"type": "ping", "nonce": EMOJI * (limit // 4)}, ensure_ascii=False))
+    assert ending(conn) == f"close 1009: message too big (limit {limit} bytes)"
+
+
+def test_before_hello_only_small_messages_are_accepted(game_server):
+    padded = '{"type": "ping"' + " " * 5000 + "}"  # 5 KB of valid JSON
+    early = WireClient(game_server.port, "/ws/early?client_type=ui")
+    early.send_text(padded)
+    assert ending(early) == "close 1009: message too big (limit 4096 bytes before hello)"
+    greeted = spectator(game_server, "greeted")
+    greeted.send_text(padded)
+    while (frame := greeted.next()) is not None and frame["type"] != "pong":
+        assert frame["type"] == "event"
+    assert frame is not None
+    greeted.close()
+
+
+def test_a_frame_of_100000_keys_before_hello_is_closed_1009(game_server):
+    conn = WireClient(game_server.port, "/ws/keys?client_type=ui")
+    conn.send_text(json.dumps({"type": "ping", **{str(i): 0 for i in range(100_000)}}))
+    assert ending(conn) == "close 1009: message too big (limit 4096 bytes before hello)"
+
+
+def test_a_frame_with_too_many_keys_is_refused_and_the_connection_kept(game_server):
+    conn = WireClient(game_server.port, "/ws/keys?client_type=ui")
+    conn.send_text(json.dumps({"type": "ping", **{str(i): 0 for i in range(16)}}))  # 17 keys
+    error = conn.next()
+    assert error == {
+        "type": "error",
+        "code": "invalid_frame",
+        "message": "frame too complex: an object may have at most 16 keys",
+        "closing": False,
+    }
+    conn.send_json({"type": "ping", "nonce": "still here"})
+    assert conn.next() == {"type": "pong", "nonce": "still here"}
+    conn.close()
+
+
+# ---------------------------------------------------------------------------------------- shared budget
+
+
+def test_the_connection_that_would_go_over_the_shared_budget_is_closed_1013(make_server):
+    server = make_server(ServerConfig(port=0, max_unfinished_bytes=5000))
+    first = WireClient(server.port, "/ws/first?client_type=ui")
+    first.send_raw(ws_frame(0x1, b'{"type": "ping"' + b" " * 2985, fin=False))  # 3000 bytes held
+    wait_until(lambda: server.budget.used == 3000, "the first part is held")
+    second = WireClient(server.port, "/ws/second?client_type=ui")
+    second.send_raw(ws_frame(0x1, b" " * 3000, fin=False))
+    assert ending(second) == "close 1013: server busy: unfinished messages over 5000 bytes in all"
+    first.send_raw(ws_frame(0x0, b"}"))  # the first one is still served
+    assert first.next() == {"type": "pong", "nonce": None}
+    assert server.budget.used == 0
+    first.close()
+
+
+# ---------------------------------------------------------------------------------------- completion time
+
+
+def test_a_frame_that_never_completes_is_closed_1008(make_server):
+    timeout = 0.3
+    server = make_server(ServerConfig(port=0, connection=ConnectionConfig(message_timeout=timeout)))
+    conn = WireClient(server.port, "/ws/trickler?client_type=ui")
+    started = time.monotonic()
+    conn.send_raw(bytes((0x81,)))  # one byte of a frame header, and no more
+    assert ending(conn) == f"close 1008: message not completed within {timeout:g} s"
+    assert time.monotonic() - started >= timeout
