@@ -20,6 +20,7 @@ from net.errors import RemoteProtocolError
 from net.protocol import (
     CLIENT_FRAME,
     MAX_ID,
+    TOKEN_RULE,
     AbstainAction,
     Act,
     BidAction,
@@ -41,6 +42,10 @@ def decode_client_frame(text: str) -> Hello | Act | Ping:
         # Strict: the wire is JSON, so "3", 3.0 or true are not the integer 3 (lax mode would coerce them).
         return CLIENT_FRAME.validate_json(text, strict=True)
     except ValidationError as exc:
+        if any(
+            e["loc"] == ("hello", "token") and e["type"] == "string_pattern_mismatch" for e in exc.errors()
+        ):
+            raise RemoteProtocolError(TOKEN_RULE, code=ErrorCode.BAD_TOKEN) from None  # the session closes
         raise RemoteProtocolError(_explain(exc), code=_error_code(exc)) from None
 
 

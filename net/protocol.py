@@ -26,6 +26,9 @@ from engine.events import EVENT_TYPES
 PROTOCOL_VERSION = 1
 MAX_TEXT = 100_000  # characters: far above any speech limit; the engine enforces the real one
 MAX_ID = 64  # characters of an id, a name or a nonce
+#: Seat and admin tokens: `secrets.token_urlsafe`'s alphabet, at most MAX_ID characters.
+TOKEN_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
+TOKEN_RULE = "a token is 1 to 64 characters among A-Z, a-z, 0-9, '_' and '-'"
 
 
 class Frame(BaseModel):
@@ -93,7 +96,7 @@ class Hello(Frame):
 
     type: Literal["hello"]
     protocol_version: int
-    token: str | None = Field(default=None, max_length=MAX_ID)
+    token: str | None = Field(default=None, pattern=TOKEN_PATTERN)
     resume_from: int = Field(default=0, ge=0)
     name: str | None = Field(default=None, max_length=MAX_ID)
 
