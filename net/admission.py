@@ -11,10 +11,11 @@ Caps (`Limits`): all connections (`max_connections`) and those of one address (`
 handshakes in progress (`max_handshakes`, and `max_handshakes_per_address`), and spectators
 (`max_connections - max_handshakes - seat_reserve`). A connection over the first four is refused at
 accept: a fixed `503` with a JSON error is written without waiting and the TCP connection closed, so a
-flood costs an accept, a write and a close each. A spectator over its cap gets the same `503` after its
-request head. Spectators can never take the room of the handshakes and of the `seat_reserve`, so an
-agent with its seat token still gets in when spectators fill the rest (unless other handshakes hold
-every handshake slot: one address can hold at most `max_handshakes_per_address` of them).
+flood costs an accept, a write and a close each (with TLS: no answer, the close alone). A spectator
+over its cap gets the same `503` after its request head. Spectators can never take the room of the
+handshakes and of the `seat_reserve`, so an agent with its seat token still gets in when spectators
+fill the rest (unless other handshakes hold every handshake slot: one address can hold at most
+`max_handshakes_per_address` of them).
 
 The defaults come from the open-file limit (RLIMIT_NOFILE), whose soft value is raised at start to
 the hard one (at most `FD_TARGET`). If `accept()` still runs out of descriptors (EMFILE, ENFILE), the
@@ -261,9 +262,13 @@ def peer_address(stream: trio.SocketStream) -> str | None:
     return str(ip)
 
 
-def refuse_now(stream: trio.SocketStream, message: str) -> None:
-    """Answer `message` (canned 503) without waiting, and close. What already arrived is read first,
-    so the close is a FIN after the answer rather than a reset that could destroy it."""
+def refuse_now(stream: trio.SocketStream, message: str | None) -> None:
+    """Answer `message` (canned 503) without waiting, and close (None: just close, as for TLS, where
+    a plain answer would be garbage). What already arrived is read first, so the close is a FIN after
+    the answer rather than a reset that could destroy it."""
+    if message is None:
+        stream.socket.close()
+        return
     fd = stream.socket.fileno()
     with contextlib.suppress(OSError):  # nothing to read yet (EAGAIN), or the peer is gone
         os.read(fd, 65536)
@@ -276,16 +281,22 @@ Handler = Callable[[trio.SocketStream, Ticket], Awaitable[None]]
 
 
 async def serve(
-    listeners: Sequence[trio.SocketListener], handler: Handler, admission: Admission, nursery: trio.Nursery
+    listeners: Sequence[trio.SocketListener],
+    handler: Handler,
+    admission: Admission,
+    nursery: trio.Nursery,
+    *,
+    plain: bool = True,
 ) -> None:
-    """Accept on every listener forever; each admitted connection runs `handler` in `nursery`."""
+    """Accept on every listener forever; each admitted connection runs `handler` in `nursery`. With
+    `plain` False (TLS), refused connections are closed without the canned 503."""
     async with trio.open_nursery() as accepters:
         for listener in listeners:
-            accepters.start_soon(_accept_loop, listener, handler, admission, nursery)
+            accepters.start_soon(_accept_loop, listener, handler, admission, nursery, plain)
 
 
 async def _accept_loop(
-    listener: trio.SocketListener, handler: Handler, admission: Admission, nursery: trio.Nursery
+    listener: trio.SocketListener, handler: Handler, admission: Admission, nursery: trio.Nursery, plain: bool
 ) -> None:
     while True:
         try:
@@ -302,7 +313,7 @@ async def _accept_loop(
             continue
         ticket = admission.admit(address)
         if isinstance(ticket, str):
-            refuse_now(stream, ticket)
+            refuse_now(stream, ticket if plain else None)
             continue
         nursery.start_soon(handler, stream, ticket)
 

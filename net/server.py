@@ -402,4 +402,6 @@ class NetworkServer:
             self.bridge = Bridge(trio.lowlevel.current_trio_token())
             self._ready.set()
             site = Site(self.lobby, config, server_names(config.host, config.public_names), self.port)
-            await serve(listeners, functools.partial(handle_tcp, site), self.admission, nursery)
+            handler = functools.partial(handle_tcp, site)
+            plain = config.ssl_context is None
+            await serve(listeners, handler, self.admission, nursery, plain=plain)
