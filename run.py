@@ -13,6 +13,7 @@ import json
 import logging
 import os
 import secrets
+import ssl
 import subprocess
 import sys
 import time
@@ -47,6 +48,7 @@ from engine import (
     seat_seed,
 )
 from engine.narration import narrate
+from net.exposure import is_loopback, reachable_hosts, tls_context
 from net.hosting import GameNetwork
 from net.server import NetworkServer, ServerConfig
 
@@ -295,6 +297,22 @@ def _play_parser() -> argparse.ArgumentParser:
         "--port", type=int, help=f"its port (default {DEFAULT_PORT}, or a free one if that is taken)"
     )
     p.add_argument(
+        "--allow-origin",
+        action="append",
+        default=[],
+        metavar="ORIGIN",
+        help="let web pages from ORIGIN (e.g. http://localhost:3000) connect (repeatable)",
+    )
+    p.add_argument(
+        "--public-name",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="a DNS name clients use to reach this server (repeatable; printed URLs use the first)",
+    )
+    p.add_argument("--certfile", type=Path, help="PEM certificate chain: serve TLS (wss://)")
+    p.add_argument("--keyfile", type=Path, help="PEM private key, if not in --certfile")
+    p.add_argument(
         "--join-timeout",
         type=float,
         default=120.0,
@@ -365,9 +383,22 @@ def _describe_agents(agents: dict[PlayerId, Agent | None]) -> str:
 
 
 def _start_server(args: argparse.Namespace) -> NetworkServer:
+    if args.keyfile and not args.certfile:
+        raise ValueError("--keyfile needs --certfile")
+    try:
+        tls = tls_context(args.certfile, args.keyfile) if args.certfile else None
+    except (OSError, ssl.SSLError) as exc:
+        raise ValueError(f"--certfile/--keyfile: {exc}") from None
     ports = [args.port] if args.port is not None else [DEFAULT_PORT, 0]
     for port in ports:
-        server = NetworkServer(ServerConfig(host=args.host, port=port))
+        config = ServerConfig(
+            host=args.host,
+            port=port,
+            allow_origins=tuple(args.allow_origin),
+            public_names=tuple(args.public_name),
+            ssl_context=tls,
+        )
+        server = NetworkServer(config)
         try:
             server.start()
         except OSError as exc:
@@ -375,8 +406,26 @@ def _start_server(args: argparse.Namespace) -> NetworkServer:
             continue
         if port == 0 and args.port is None:
             print(f"Port {DEFAULT_PORT} is taken: listening on {server.port} instead.")
+        _announce(args, server)
         return server
     raise ValueError(f"cannot listen on {args.host}:{ports[-1]}: {last.strerror or last}")
+
+
+def _announce(args: argparse.Namespace, server: NetworkServer) -> None:
+    """Pick the host printed URLs use (`args.url_host`): never a wildcard; say where else the server is
+    reachable, and warn when tokens would cross the network in clear."""
+    hosts = [*args.public_name, *reachable_hosts(args.host)]
+    args.url_host = hosts[0]
+    if len(hosts) > 1:
+        print(
+            f"Listening on {args.host}:{server.port}, reachable at {', '.join(hosts)}: URLs use {hosts[0]}."
+        )
+    if server.config.ssl_context is None and not is_loopback(args.host):
+        print(
+            f"Warning: listening on {args.host} without TLS: seat and admin tokens cross the network in "
+            "clear. Pass --certfile (and --keyfile) to serve wss://.",
+            file=sys.stderr,
+        )
 
 
 def _seat_remote_agents(
@@ -389,7 +438,7 @@ def _seat_remote_agents(
     key: bytes,
 ) -> None:
     """Print where each remote seat connects, wait for them, give the empty ones to built-in agents."""
-    host = args.host
+    host = args.url_host
     for player, seat in network.seats.items():
         number = config.players.index(player) + 1
         print(f"Seat {number} ({player}): {network.url(host, player, 'agent', seat.token)}")
@@ -435,8 +484,10 @@ def play(argv: Sequence[str]) -> int:
             server, game_id, [p for p, a in agents.items() if a is None], grace_s=args.grace
         )
         print(f"Loup-Garou: {config.name}, {len(config.players)} players, seed {seed}, game {game_id}.")
-        print(f"Spectators: {network.url(args.host, 'YOUR-NAME', 'ui')}")
-        print(f"Full view (secrets): {network.url(args.host, 'YOUR-NAME', 'ui', server.lobby.admin_token)}")
+        print(f"Spectators: {network.url(args.url_host, 'YOUR-NAME', 'ui')}")
+        print(
+            f"Full view (secrets): {network.url(args.url_host, 'YOUR-NAME', 'ui', server.lobby.admin_token)}"
+        )
         viewer = _open_viewer(network, server, args) if args.viewer else None
         _seat_remote_agents(network, config, agents, args, seed=seed, key=key)
         print(f"Agents: {_describe_agents(agents)}.")

@@ -25,6 +25,7 @@ from net.errors import RemoteProtocolError
 from net.protocol import (
     CLIENT_FRAME,
     MAX_ID,
+    TOKEN_RULE,
     AbstainAction,
     Act,
     BidAction,
@@ -55,6 +56,8 @@ def decode_client_frame(text: str) -> Hello | Act | Ping:
         return CLIENT_FRAME.validate_json(text, strict=True)
     except ValidationError as exc:
         errors = exc.errors(include_url=False, include_input=False)  # once: each call builds them all
+        if any(e["loc"] == ("hello", "token") and e["type"] == "string_pattern_mismatch" for e in errors):
+            raise RemoteProtocolError(TOKEN_RULE, code=ErrorCode.BAD_TOKEN) from None  # the session closes
         code = ErrorCode.INVALID_JSON if errors[0]["type"] == "json_invalid" else ErrorCode.INVALID_FRAME
         raise RemoteProtocolError(_explain(errors, text), code=code) from None
 

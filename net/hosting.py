@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable
 
 from actors.messages import FULL_VIEW, PUBLIC_VIEW, Recipient, View
 from engine import PlayerId
+from net.exposure import url_host
 from net.lobby import GameEntry
 from net.seats import RemoteSeat, ViewHub
 from net.server import NetworkServer
@@ -56,9 +57,10 @@ class GameNetwork:
         server.call_soon(server.lobby.add_game, entry)
 
     def url(self, host: str, client_id: str, client_type: str, token: str | None = None) -> str:
-        """A WebSocket URL of this server."""
+        """A WebSocket URL of this server (`wss://` when it serves TLS)."""
         query = f"?client_type={client_type}" + (f"&token={token}" if token else "")
-        return f"ws://{host}:{self.server.port}/ws/{client_id}{query}"
+        scheme = "wss" if self.server.config.ssl_context is not None else "ws"
+        return f"{scheme}://{url_host(host)}:{self.server.port}/ws/{client_id}{query}"
 
     def wait_for_agents(self, timeout: float) -> list[PlayerId]:
         """Block (not in an actor or the Trio thread) until every remote seat is taken or `timeout`

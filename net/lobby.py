@@ -7,7 +7,9 @@ connected (for `/stats`) and finds a game, a seat by its token, or a view hub.
 
 from __future__ import annotations
 
+import json
 import logging
+import re
 import secrets
 from collections import Counter
 from dataclasses import dataclass, field
@@ -17,15 +19,27 @@ import trio
 
 from actors.messages import FULL_VIEW, PUBLIC_VIEW, View
 from engine import PlayerId
+from net.admission import BadTokens, Ticket
 from net.codec import decode_client_frame, error_dict, json_bytes, text_frame
 from net.connection import Connection
 from net.errors import CLOSE_BAD_TOKEN, CLOSE_POLICY, CLOSE_PROTOCOL_ERROR, RemoteProtocolError
-from net.protocol import PROTOCOL_VERSION, Act, ClientType, ErrorCode, Hello, Ping
+from net.protocol import PROTOCOL_VERSION, TOKEN_PATTERN, TOKEN_RULE, Act, ClientType, ErrorCode, Hello, Ping
 from net.seats import RemoteSeat, ViewHub
 
 logger = logging.getLogger(__name__)
 
 RATE_LIMIT_CLOSE_AFTER = 1000  # dropped messages in a row before a flooding client is closed (1008)
+_TOKEN = re.compile(TOKEN_PATTERN)
+
+
+def valid_token(token: str) -> bool:
+    """Whether `token` is in the tokens' alphabet and length (protocol.TOKEN_PATTERN)."""
+    return _TOKEN.fullmatch(token) is not None
+
+
+def same_token(given: str, known: str) -> bool:
+    """Constant-time comparison, on bytes: `compare_digest` refuses non-ASCII str."""
+    return secrets.compare_digest(given.encode(), known.encode())
 
 
 @dataclass
@@ -41,10 +55,20 @@ class ClientSession:
     """One connected socket: waits for `hello`, then plays a seat or watches a view."""
 
     def __init__(
-        self, lobby: Lobby, connection: Connection, client_id: str, client_type: ClientType, token: str | None
+        self,
+        lobby: Lobby,
+        connection: Connection,
+        client_id: str,
+        client_type: ClientType,
+        token: str | None,
+        *,
+        ticket: Ticket | None = None,
     ):
-        """Wire the connection's callbacks to this session (Trio thread)."""
+        """Wire the connection's callbacks to this session (Trio thread). `ticket`: the connection's
+        place in the server's counts (settled when an agent gets its seat; its address is blamed for
+        bad tokens)."""
         self.lobby = lobby
+        self.ticket = ticket
         self.connection = connection
         self.client_id = client_id
         self.client_type = client_type
@@ -95,6 +119,9 @@ class ClientSession:
         try:
             frame = decode_client_frame(text)
         except RemoteProtocolError as exc:
+            if exc.code is ErrorCode.BAD_TOKEN:  # a token outside its alphabet
+                self._bad_token(exc.detail)
+                return
             self.send_error(exc.code, exc.detail, close_code=exc.close_code)
             return
         match frame:
@@ -141,19 +168,34 @@ class ClientSession:
         else:
             self._bind_view(token, hello.resume_from)
 
+    def _strike(self) -> None:
+        self.lobby.bad_tokens.strike(self.ticket.address if self.ticket is not None else None)
+
+    def _bad_token(self, message: str) -> None:
+        self._strike()
+        self.send_error(ErrorCode.BAD_TOKEN, message, close_code=CLOSE_BAD_TOKEN)
+
     def _bind_seat(self, token: str | None, resume_from: int) -> None:
+        if token is not None and not valid_token(token):
+            self._bad_token(TOKEN_RULE)
+            return
         seat = self.lobby.seat_for(token)
         if seat is None:
-            self.send_error(ErrorCode.BAD_TOKEN, "no seat has this token", close_code=CLOSE_BAD_TOKEN)
+            self._bad_token("no seat has this token")
             return
+        if self.ticket is not None:
+            self.ticket.settle()
         self.seat = seat
         resume_from = self._check_resume(resume_from, len(seat.history))
         self._welcome(seat.game_id, f"player:{seat.player}", seat.player, resume_from)
         seat.attach(self, resume_from)
 
     def _bind_view(self, token: str | None, resume_from: int) -> None:
-        if token is not None and token != self.lobby.admin_token:
-            self.send_error(ErrorCode.BAD_TOKEN, "wrong admin token", close_code=CLOSE_BAD_TOKEN)
+        if token is not None and not valid_token(token):
+            self._bad_token(TOKEN_RULE)
+            return
+        if token is not None and not same_token(token, self.lobby.admin_token):
+            self._bad_token("wrong admin token")
             return
         view = FULL_VIEW if token is not None else PUBLIC_VIEW
         hub = self.lobby.hub_for(view)
@@ -192,10 +234,21 @@ class ClientSession:
 class Lobby:
     """Everything the server knows, used only in the Trio thread."""
 
-    def __init__(self, *, admin_token: str | None = None, hello_timeout: float = 10.0) -> None:
-        """`admin_token` unlocks the full view (a random one is made if not given)."""
+    def __init__(
+        self,
+        *,
+        admin_token: str | None = None,
+        hello_timeout: float = 10.0,
+        bad_tokens: BadTokens | None = None,
+    ) -> None:
+        """`admin_token` unlocks the full view (a random one is made if not given); `bad_tokens` counts
+        bad tokens per address."""
         self.admin_token = admin_token or secrets.token_urlsafe(16)
+        if not valid_token(self.admin_token):
+            raise ValueError(f"admin token: {TOKEN_RULE}")
         self.hello_timeout = hello_timeout
+        self.bad_tokens = bad_tokens or BadTokens()
+        self._stats: dict[bool, tuple[float, bytes]] = {}  # full? -> (when computed, body)
         self.games: dict[str, GameEntry] = {}
         self.current: str | None = None
         self.sessions: set[ClientSession] = set()
@@ -226,28 +279,41 @@ class Lobby:
 
     def seat_for(self, token: str | None) -> RemoteSeat | None:
         """The seat a token opens, if any (compared in constant time)."""
-        if token is None:
+        if token is None or not valid_token(token):
             return None
-        for known, seat in self._tokens.items():
-            if secrets.compare_digest(known, token):
-                return seat
-        return None
+        found = None
+        for known, seat in self._tokens.items():  # every token compared: the time does not tell which
+            if same_token(token, known):
+                found = seat
+        return found
 
     def hub_for(self, view: View) -> ViewHub | None:
         """The current game's hub for `view`."""
         entry = self.games.get(self.current) if self.current else None
         return entry.hubs.get(view) if entry else None
 
-    def stats(self) -> dict[str, Any]:
-        """`/stats`: as in the seed (total, counts by type, every client), plus the games hosted."""
-        clients = sorted(((s.client_id, s.client_type.value) for s in self.sessions), key=lambda c: c)
-        counts = Counter(kind for _, kind in clients)
-        return {
-            "total_clients": len(clients),
+    def stats(self, *, full: bool = True) -> dict[str, Any]:
+        """`/stats`: as in the seed (total, counts by type and, if `full`, every client), plus the games
+        hosted."""
+        counts = Counter(s.client_type.value for s in self.sessions)
+        body: dict[str, Any] = {
+            "total_clients": len(self.sessions),
             "by_type": {kind.value: counts.get(kind.value, 0) for kind in ClientType},
-            "clients": [{"client_id": cid, "type": kind} for cid, kind in clients],
-            "games": sorted(self.games),
         }
+        if full:
+            clients = sorted((s.client_id, s.client_type.value) for s in self.sessions)
+            body["clients"] = [{"client_id": cid, "type": kind} for cid, kind in clients]
+        body["games"] = sorted(self.games)
+        return body
+
+    def stats_body(self, *, full: bool, max_age: float) -> bytes:
+        """`stats()` as JSON bytes, recomputed at most once per `max_age` seconds (each variant)."""
+        now = trio.current_time()
+        cached = self._stats.get(full)
+        if cached is None or now - cached[0] >= max_age:
+            cached = (now, (json.dumps(self.stats(full=full)) + "\n").encode())
+            self._stats[full] = cached
+        return cached[1]
 
     def close_all(self, code: int, reason: str) -> None:
         """Ask every connection to close (server shutdown)."""

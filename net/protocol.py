@@ -28,6 +28,9 @@ PROTOCOL_VERSION = 1
 #: Characters of a speech on the wire: the longest any game may allow (each game enforces its own limit).
 MAX_TEXT = MAX_SPEECH_CHARS
 MAX_ID = 64  # characters of an id, a name or a nonce
+#: Seat and admin tokens: `secrets.token_urlsafe`'s alphabet, at most MAX_ID characters.
+TOKEN_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
+TOKEN_RULE = "a token is 1 to 64 characters among A-Z, a-z, 0-9, '_' and '-'"
 
 
 class Frame(BaseModel):
@@ -95,7 +98,7 @@ class Hello(Frame):
 
     type: Literal["hello"]
     protocol_version: int
-    token: str | None = Field(default=None, max_length=MAX_ID)
+    token: str | None = Field(default=None, pattern=TOKEN_PATTERN)
     resume_from: int = Field(default=0, ge=0)
     name: str | None = Field(default=None, max_length=MAX_ID)
 

@@ -4,7 +4,9 @@ Routes: `GET /ws/{client_id}?client_type=agent|ui|observer[&token=...]` (WebSock
 `GET /healthz`; with `ServerConfig(echo=True)` only, `client_type=echo` too (net/echo.py, for the
 conformance tests). Anything else gets a real HTTP answer: 404 for unknown paths, 426 for a plain HTTP
 request to `/ws/...`, 400 for a malformed handshake, 408 when the request head does not arrive in
-time. Each TCP connection is handled in its own task and ends there whatever happens to it.
+time, 403 for an upgrade from a foreign web page or to a foreign `Host` (net/exposure.py), 429 for an
+address blocked after bad tokens, 503 over a cap (net/admission.py). Each TCP connection is handled in
+its own task and ends there whatever happens to it.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import gc
 import json
 import logging
 import re
+import ssl
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -27,12 +30,14 @@ from wsproto import ConnectionType, WSConnection
 from wsproto.events import AcceptConnection, RejectConnection, Request
 from wsproto.utilities import RemoteProtocolError as WsRemoteProtocolError
 
+from net.admission import REFUSALS, Admission, BadTokens, Limits, Ticket, fd_limit, raise_fd_limit, serve
 from net.bridge import Bridge
 from net.connection import Connection, ConnectionConfig
 from net.echo import ECHO, EchoSession
 from net.errors import CLOSE_GOING_AWAY
+from net.exposure import check_host_and_origin, server_names
 from net.inbox import ReceiveBudget
-from net.lobby import ClientSession, Lobby
+from net.lobby import ClientSession, Lobby, same_token, valid_token
 from net.protocol import ClientType
 
 logger = logging.getLogger(__name__)
@@ -59,6 +64,27 @@ class ServerConfig:
     tune_gc: bool = True
     #: Serve `client_type=echo` (net/echo.py): for WebSocket conformance testing only, never in a game.
     echo: bool = False
+    #: Caps (net/admission.py); 0: derived from the open-file limit, which is raised at start first
+    #: (`raise_fd_limit`).
+    max_connections: int = 0
+    max_per_address: int = 0
+    max_handshakes: int = 0
+    max_handshakes_per_address: int = 0
+    seat_reserve: int = 0
+    raise_fd_limit: bool = True
+    #: After `bad_token_limit` bad tokens within `bad_token_window` s, an address's WebSocket handshakes
+    #: are refused (429) for `bad_token_block` s (0: never).
+    bad_token_limit: int = 10
+    bad_token_window: float = 60.0
+    bad_token_block: float = 60.0
+    #: Origins (`http://host:port`) whose web pages may open WebSockets, besides the server's own.
+    allow_origins: tuple[str, ...] = ()
+    #: Names the server answers to (the `Host` header) besides loopback and `host`.
+    public_names: tuple[str, ...] = ()
+    #: Serve TLS (`wss://`, `https://`) with this context (net/exposure.py `tls_context`).
+    ssl_context: ssl.SSLContext | None = None
+    #: `/stats` bodies are computed at most once per this many seconds.
+    stats_cache_s: float = 1.0
 
 
 async def _read_head(stream: trio.abc.Stream) -> tuple[h11.Request, h11.Connection] | None:
@@ -85,7 +111,7 @@ async def _read_head(stream: trio.abc.Stream) -> tuple[h11.Request, h11.Connecti
 async def _respond(
     stream: trio.abc.Stream, conn: h11.Connection | None, status: int, body: Any, **headers: str
 ) -> None:
-    payload = (json.dumps(body) + "\n").encode()
+    payload = body if isinstance(body, bytes) else (json.dumps(body) + "\n").encode()
     conn = conn or h11.Connection(h11.SERVER)
     fields = [
         ("content-type", "application/json"),
@@ -105,36 +131,67 @@ async def _respond(
     await stream.send_all(data)
 
 
-async def handle_tcp(
-    stream: trio.abc.Stream, lobby: Lobby, config: ServerConfig, budget: ReceiveBudget | None = None
-) -> None:
-    """Serve one TCP connection to its end; nothing it does can take the server down. `budget` is the
-    server's bound on unfinished messages (one per server, shared by its connections)."""
+@dataclass(slots=True)
+class Site:
+    """What every connection's handler needs: the lobby, the config, the names and port it answers to."""
+
+    lobby: Lobby
+    config: ServerConfig
+    names: frozenset[str]
+    #: The server's bound on bytes held in unfinished messages, shared by all its connections.
+    budget: ReceiveBudget
+    port: int = 0
+
+
+async def handle_tcp(site: Site, stream: trio.SocketStream, ticket: Ticket) -> None:
+    """Serve one TCP connection to its end; nothing it does can take the server down."""
     try:
-        if budget is None:
-            budget = ReceiveBudget(config.max_unfinished_bytes)
-        await _serve(stream, lobby, config, budget)
+        await _serve(site, stream, ticket)
     except (trio.BrokenResourceError, trio.ClosedResourceError):
         logger.debug("a client vanished")
     except Exception:  # the per-connection boundary: log, drop this connection, keep serving the rest
         logger.exception("connection handler failed")
     finally:
+        ticket.release()
         await trio.aclose_forcefully(stream)
 
 
-async def _serve(stream: trio.abc.Stream, lobby: Lobby, config: ServerConfig, budget: ReceiveBudget) -> None:
+async def _serve(site: Site, tcp: trio.SocketStream, ticket: Ticket) -> None:
+    config = site.config
+    stream: trio.abc.Stream = tcp
     head = None
+    ready = config.ssl_context is None  # a TLS session to answer in
     with trio.move_on_after(config.handshake_timeout) as scope:
+        if config.ssl_context is not None:
+            stream = trio.SSLStream(tcp, config.ssl_context, server_side=True)
+            try:
+                await stream.do_handshake()
+            except trio.BrokenResourceError:  # not TLS, or a failed handshake: nothing to answer in
+                logger.debug("TLS handshake failed", exc_info=True)
+                return
+            ready = True
         try:
             head = await _read_head(stream)
         except h11.RemoteProtocolError as exc:
             await _respond(stream, None, exc.error_status_hint, {"error": f"bad request: {exc}"})
             return
     if scope.cancelled_caught:
-        await _respond(stream, None, 408, {"error": "request head not received in time"})
+        if ready:
+            await _respond(stream, None, 408, {"error": "request head not received in time"})
         return
     if head is None:
         return
+    await _route(site, stream, ticket, head, local=tcp.socket.getsockname()[0])
+
+
+async def _route(
+    site: Site,
+    stream: trio.abc.Stream,
+    ticket: Ticket,
+    head: tuple[h11.Request, h11.Connection],
+    *,
+    local: str,
+) -> None:
     request, conn = head
     target = request.target.decode("latin-1")
     path, query = urlsplit(target).path, parse_qs(urlsplit(target).query)
@@ -143,20 +200,46 @@ async def _serve(stream: trio.abc.Stream, lobby: Lobby, config: ServerConfig, bu
     elif path == "/healthz":
         await _respond(stream, conn, 200, {"ok": True})
     elif path == "/stats":
-        await _respond(stream, conn, 200, lobby.stats())
+        await _stats(site, stream, ticket, head, query)
     elif path.startswith("/ws/"):
+        blocked = site.lobby.bad_tokens.blocked_for(ticket.address)
+        if blocked:
+            message = f"too many bad tokens from your address: try again in {blocked:.0f} s"
+            await _respond(stream, conn, 429, {"error": message}, retry_after=str(max(1, round(blocked))))
+            return
         await _websocket(
             stream,
             conn=conn,
             request=request,
             client_id=path[4:],
             query=query,
-            lobby=lobby,
-            config=config,
-            budget=budget,
+            site=site,
+            ticket=ticket,
+            local=local,
         )
     else:
         await _respond(stream, conn, 404, {"error": f"no route {path}"})
+
+
+async def _stats(
+    site: Site,
+    stream: trio.abc.Stream,
+    ticket: Ticket,
+    head: tuple[h11.Request, h11.Connection],
+    query: dict[str, list[str]],
+) -> None:
+    """Counts for anyone; the list of clients with the admin token (`Authorization: Bearer` or `?token=`)."""
+    request, conn = head
+    token = query.get("token", [None])[0]
+    for name, value in request.headers:
+        if name.lower() == b"authorization" and value[:7].lower() == b"bearer ":
+            token = value[7:].decode("latin-1").strip()
+    if token is not None and not (valid_token(token) and same_token(token, site.lobby.admin_token)):
+        site.lobby.bad_tokens.strike(ticket.address)
+        await _respond(stream, conn, 403, {"error": "wrong admin token"})
+        return
+    body = site.lobby.stats_body(full=token is not None, max_age=site.config.stats_cache_s)
+    await _respond(stream, conn, 200, body)
 
 
 async def _websocket(
@@ -166,10 +249,11 @@ async def _websocket(
     request: h11.Request,
     client_id: str,
     query: dict[str, list[str]],
-    lobby: Lobby,
-    config: ServerConfig,
-    budget: ReceiveBudget,
+    site: Site,
+    ticket: Ticket,
+    local: str,
 ) -> None:
+    config, lobby = site.config, site.lobby
     headers = {name.lower(): value.lower() for name, value in request.headers}
     if b"websocket" not in headers.get(b"upgrade", b""):
         await _respond(
@@ -198,16 +282,31 @@ async def _websocket(
     if not events or not isinstance(events[0], Request):
         await stream.send_all(ws.send(RejectConnection(status_code=400)))
         return
+    origin = next((v for k, v in request.headers if k.lower() == b"origin"), None)
+    refusal = check_host_and_origin(
+        next((v for k, v in request.headers if k.lower() == b"host"), b"").decode("latin-1"),
+        origin.decode("latin-1") if origin is not None else None,
+        names=site.names,
+        local_address=local,
+        port=site.port,
+        allow_origins=config.allow_origins,
+    )
+    if refusal is not None:
+        await _respond(stream, conn, 403, {"error": refusal})
+        return
+    if kind != ClientType.AGENT and not ticket.to_spectator():
+        await _respond(stream, conn, 503, {"error": REFUSALS["spectators"]}, retry_after="5")
+        return
     await stream.send_all(ws.send(AcceptConnection()))
     leftover, _ = conn.trailing_data  # frames that arrived with the handshake
     token = query.get("token", [None])[0]
     connection = Connection(
-        stream, ws, config.connection, name=client_id, initial=bytes(leftover), budget=budget
+        stream, ws, config.connection, name=client_id, initial=bytes(leftover), budget=site.budget
     )
     session = (
         EchoSession(lobby, connection)
         if echo
-        else ClientSession(lobby, connection, client_id, ClientType(kind), token)
+        else ClientSession(lobby, connection, client_id, ClientType(kind), token, ticket=ticket)
     )
     await session.run()
 
@@ -219,7 +318,12 @@ class NetworkServer:
         """Nothing starts until `start()`."""
         self.config = config
         self.port = 0
-        self.lobby = Lobby(admin_token=config.admin_token, hello_timeout=config.hello_timeout)
+        bad_tokens = BadTokens(config.bad_token_limit, config.bad_token_window, config.bad_token_block)
+        self.lobby = Lobby(
+            admin_token=config.admin_token, hello_timeout=config.hello_timeout, bad_tokens=bad_tokens
+        )
+        #: The caps and counts of connections (net/admission.py); set when the server starts.
+        self.admission: Admission | None = None
         self.bridge: Bridge | None = None
         #: Bytes of unfinished messages held by all connections now (Trio thread).
         self.budget = ReceiveBudget(config.max_unfinished_bytes)
@@ -280,6 +384,25 @@ class NetworkServer:
             self._ready.set()
             return
         self.port = listeners[0].socket.getsockname()[1]
+        config = self.config
+        fds = raise_fd_limit() if config.raise_fd_limit else fd_limit()
+        try:
+            limits = Limits.derive(
+                fds,
+                max_connections=config.max_connections,
+                max_per_address=config.max_per_address,
+                max_handshakes=config.max_handshakes,
+                max_handshakes_per_address=config.max_handshakes_per_address,
+                seat_reserve=config.seat_reserve,
+            )
+        except ValueError as exc:
+            for listener in listeners:
+                await listener.aclose()
+            self._error = exc
+            self._ready.set()
+            return
+        self.admission = Admission(limits)
+        logger.info("open-file limit %d: %s", fds, limits)
         if self.config.tune_gc:
             gen0, gen1, _ = gc.get_threshold()
             gc.set_threshold(gen0, gen1, GC_OLDEST_THRESHOLD)
@@ -287,5 +410,9 @@ class NetworkServer:
             self._nursery = nursery
             self.bridge = Bridge(trio.lowlevel.current_trio_token())
             self._ready.set()
-            handler = functools.partial(handle_tcp, lobby=self.lobby, config=self.config, budget=self.budget)
-            await trio.serve_listeners(handler, listeners, handler_nursery=nursery)
+            site = Site(
+                self.lobby, config, server_names(config.host, config.public_names), self.budget, self.port
+            )
+            handler = functools.partial(handle_tcp, site)
+            plain = config.ssl_context is None
+            await serve(listeners, handler, self.admission, nursery, plain=plain)

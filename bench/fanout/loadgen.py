@@ -212,9 +212,12 @@ def open_websockets(
 class Target:
     """How to reach one kind of server: its paths, its hello, its broadcast trigger, its ping."""
 
-    def __init__(self, kind: str, host: str, port: int, control_port: int | None) -> None:
+    def __init__(
+        self, kind: str, host: str, port: int, control_port: int | None, admin_token: str | None = None
+    ) -> None:
         """`kind` is `ours` or `baseline`; our server needs its control port."""
         self.kind, self.host, self.port, self.control_port = kind, host, port, control_port
+        self.admin_token = admin_token
         self.control: Conn | None = None  # the baseline's control WebSocket
         self._control_sock: socket.socket | None = None  # our control line channel
         self.payload: int | None = None  # bytes of JSON per broadcast; None: the servers' ~200
@@ -264,7 +267,8 @@ class Target:
         client_id = path.split("?", 1)[0].rpartition("/")[2]
         try:
             with socket.create_connection((self.host, self.port), timeout=2.0) as sock:
-                sock.sendall(b"GET /stats HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                auth = f"Authorization: Bearer {self.admin_token}\r\n".encode() if self.admin_token else b""
+                sock.sendall(b"GET /stats HTTP/1.1\r\nHost: x\r\n" + auth + b"Connection: close\r\n\r\n")
                 chunks = []
                 while chunk := sock.recv(65536):
                     chunks.append(chunk)
@@ -701,6 +705,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--control-port", type=int, help="our server's broadcast trigger")
     parser.add_argument("--server-pid", type=int, help="to report the server's CPU time")
+    parser.add_argument(
+        "--admin-token", help="our server's admin token (its /stats lists clients only with it)"
+    )
     parser.add_argument("--mode", choices=("fanout", "rt", "stall"), default="fanout")
     parser.add_argument("--spectators", type=int, default=1000)
     parser.add_argument("--broadcasts", type=int, default=500, help="saturated phase")
@@ -720,7 +727,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("loopback only")
     if args.kind == "ours" and args.mode != "rt" and args.control_port is None:
         parser.error("--control-port is required for our server")
-    target = Target(args.kind, args.host, args.port, args.control_port)
+    target = Target(args.kind, args.host, args.port, args.control_port, args.admin_token)
     try:
         run = {"fanout": run_fanout, "rt": run_rt, "stall": run_stall}[args.mode]
         report = run(args, target)

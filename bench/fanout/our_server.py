@@ -103,7 +103,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     profile_path = os.environ.get("LG_FANOUT_PROFILE")
-    config = ServerConfig(host="127.0.0.1", port=args.port, connection=ConnectionConfig(rate=1e9, burst=1e9))
+    # Every bench client comes from 127.0.0.1: the per-address caps would stop the load generator.
+    config = ServerConfig(
+        host="127.0.0.1",
+        port=args.port,
+        connection=ConnectionConfig(rate=1e9, burst=1e9),
+        max_per_address=1_000_000,
+        max_handshakes_per_address=1_000_000,
+    )
     profiler = cProfile.Profile() if profile_path else None
     server = ProfiledServer(config, profiler) if profiler else NetworkServer(config)
     stop = threading.Event()
@@ -122,7 +129,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     threading.Thread(
         target=control_loop, args=(listener, network.hubs[PUBLIC_VIEW]), name="control", daemon=True
     ).start()
-    ready = {"ready": True, "port": port, "control_port": listener.getsockname()[1], "pid": os.getpid()}
+    ready = {
+        "ready": True,
+        "port": port,
+        "control_port": listener.getsockname()[1],
+        "pid": os.getpid(),
+        "admin_token": server.lobby.admin_token,  # `/stats` lists the clients only with it
+    }
     print(json.dumps(ready), flush=True)
     try:
         while not stop.wait(0.5):

@@ -98,6 +98,59 @@ def test_remote_seat_nobody_came_so_the_builtin_agent_plays(tmp_path):
     assert "Result:" in done.stdout
 
 
+def test_wildcard_host_prints_reachable_urls_and_warns_without_tls(tmp_path):
+    done = run(
+        "--seed",
+        "2",
+        "--remote",
+        "1",
+        "--host",
+        "0.0.0.0",
+        "--port",
+        "0",
+        "--join-timeout",
+        "0.2",
+        "--quiet",
+        "--log",
+        str(tmp_path / "g.jsonl"),
+    )
+    assert done.returncode == 0, done.stderr
+    assert "0.0.0.0/" not in done.stdout
+    assert "ws://0.0.0.0" not in done.stdout
+    assert "reachable at" in done.stdout
+    assert "127.0.0.1" in done.stdout
+    assert "without TLS" in done.stderr
+
+
+def test_tls_flags_serve_wss(tmp_path):
+    trustme = pytest.importorskip("trustme")
+    ca = trustme.CA()
+    cert = ca.issue_cert("127.0.0.1")
+    cert.private_key_and_cert_chain_pem.write_to_path(str(tmp_path / "chain.pem"))
+    done = run(
+        "--seed",
+        "2",
+        "--remote",
+        "1",
+        "--port",
+        "0",
+        "--join-timeout",
+        "0.2",
+        "--quiet",
+        "--certfile",
+        str(tmp_path / "chain.pem"),
+        "--log",
+        str(tmp_path / "g.jsonl"),
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Seat 1 (Alice): wss://127.0.0.1:" in done.stdout
+    assert "without TLS" not in done.stderr
+    bad = run("--certfile", str(tmp_path / "missing.pem"), "--quiet")
+    assert bad.returncode == 2
+    assert "--certfile" in bad.stderr
+    assert "Traceback" not in bad.stderr
+
+
 def test_remote_seat_played_by_the_example_agent(tmp_path):
     host = subprocess.Popen(
         [sys.executable, str(ROOT / "run.py"), "--seed", "8", "--remote", "1", "--port", "0", "--quiet"],

@@ -34,11 +34,13 @@ def start_server(config: ServerConfig) -> NetworkServer:
     return server
 
 
-def http_request(port: int, path: str, method: str = "GET") -> tuple[int, dict[str, str], Any]:
+def http_request(
+    port: int, path: str, method: str = "GET", headers: dict[str, str] | None = None
+) -> tuple[int, dict[str, str], Any]:
     """Status, headers and JSON body of one plain HTTP request."""
     conn = http.client.HTTPConnection(HOST, port, timeout=WAIT_S)
     try:
-        conn.request(method, path)
+        conn.request(method, path, headers=headers or {})
         response = conn.getresponse()
         body = response.read()
         headers = {k.lower(): v for k, v in response.getheaders()}
@@ -47,17 +49,22 @@ def http_request(port: int, path: str, method: str = "GET") -> tuple[int, dict[s
         conn.close()
 
 
-def stats(port: int) -> dict[str, Any]:
-    status, _, body = http_request(port, "/stats")
+def stats(port: int, admin_token: str | None = None) -> dict[str, Any]:
+    """`/stats`; with the admin token, the list of clients too."""
+    headers = {"Authorization": f"Bearer {admin_token}"} if admin_token else None
+    status, _, body = http_request(port, "/stats", headers=headers)
     assert status == 200
     return body  # type: ignore[no-any-return]
 
 
-def poll_stats(port: int, predicate: Callable[[dict[str, Any]], bool]) -> dict[str, Any]:
-    """Fetch /stats until `predicate` holds (each fetch is a round trip; bounded by WAIT_S)."""
+def poll_stats(
+    port: int, predicate: Callable[[dict[str, Any]], bool], admin_token: str | None = None
+) -> dict[str, Any]:
+    """Fetch /stats until `predicate` holds (each fetch is a round trip; bounded by WAIT_S). The server
+    recomputes it at most once per `ServerConfig.stats_cache_s`: tests use 0."""
     deadline = time.monotonic() + WAIT_S
     while True:
-        current = stats(port)
+        current = stats(port, admin_token)
         if predicate(current) or time.monotonic() > deadline:
             return current
 

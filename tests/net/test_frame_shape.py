@@ -96,7 +96,7 @@ def test_brackets_and_colons_inside_strings_are_text():
     assert isinstance(frame, Act)
     assert frame.action.text == speech  # type: ignore[union-attr]
     hello = decode_client_frame(
-        json.dumps({"type": "hello", "protocol_version": 1, "name": ':{"x":[', "token": "]}"})
+        json.dumps({"type": "hello", "protocol_version": 1, "name": ':{"x":[ ]}', "token": "tok-1"})
     )
     assert isinstance(hello, Hello)
 

@@ -163,7 +163,7 @@ def play(
 
 @pytest.fixture
 def server(make_server: Callable[[ServerConfig], NetworkServer]) -> NetworkServer:
-    return make_server(ServerConfig(port=0))
+    return make_server(ServerConfig(port=0, stats_cache_s=0))
 
 
 # ---------------------------------------------------------------------------------------- expectations
@@ -220,7 +220,7 @@ def test_full_remote_game_with_spectators(server):
             if probe:
                 return
             probe["player"] = seat.player
-        probe["stats"] = stats(server.port)
+        probe["stats"] = stats(server.port, server.lobby.admin_token)
         other = next(p for p in CONFIG.players if p != seat.player)
         abstain = {"kind": "abstain"}
         seat.send({"type": "act", "phase_id": request.phase_id, "action": abstain, "player": other})
@@ -267,7 +267,9 @@ def test_slow_spectator_is_dropped_without_slowing_the_game(make_server, caplog)
     caplog.set_level(logging.INFO, logger="net.connection")
     # Small outbox; long speeches (about 8 KB each) so a spectator that never reads fills its socket.
     server = make_server(
-        ServerConfig(port=0, connection=ConnectionConfig(outbox_bytes=64 * 1024, send_timeout=2.0))
+        ServerConfig(
+            port=0, stats_cache_s=0, connection=ConnectionConfig(outbox_bytes=64 * 1024, send_timeout=2.0)
+        )
     )
     config = dataclasses.replace(CONFIG, rules=dataclasses.replace(CONFIG.rules, max_speech_chars=8000))
     slow: list[RawWebSocket] = []
@@ -283,7 +285,9 @@ def test_slow_spectator_is_dropped_without_slowing_the_game(make_server, caplog)
         assert played.seconds < 10  # the phases never waited for the slow one (deadline: 30 s each)
         record_bytes = sum(len(str(e)) for e in played.finished.record["events"])
         assert record_bytes > 200_000  # far more than the slow socket and its outbox can hold
-        after = poll_stats(server.port, lambda s: "slow-watcher" not in str(s["clients"]))
+        after = poll_stats(
+            server.port, lambda s: "slow-watcher" not in str(s["clients"]), server.lobby.admin_token
+        )
         assert "slow-watcher" not in str(after["clients"])
         assert any(
             "slow-watcher" in r.getMessage() and "slow consumer dropped" in r.getMessage()

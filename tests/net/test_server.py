@@ -49,7 +49,7 @@ from tests.net.netutil import (
 )
 
 CONFIG = preset("classic-8")
-FAST = ServerConfig(port=0, handshake_timeout=0.5, hello_timeout=5.0)
+FAST = ServerConfig(port=0, handshake_timeout=0.5, hello_timeout=5.0, stats_cache_s=0)
 
 
 @pytest.fixture
@@ -125,7 +125,8 @@ def test_request_head_that_never_completes_is_408(server):
 
 
 def test_stats_counts_clients_as_they_come_and_go(server, game, clients):
-    assert stats(server.port) == {
+    admin = server.lobby.admin_token
+    assert stats(server.port, admin) == {
         "total_clients": 0,
         "by_type": {"agent": 0, "ui": 0, "observer": 0},
         "clients": [],
@@ -134,7 +135,7 @@ def test_stats_counts_clients_as_they_come_and_go(server, game, clients):
     ui1 = greeted(clients, server.port, "ui-1")
     greeted(clients, server.port, "ui-2")
     greeted(clients, server.port, "obs-1", "observer")
-    assert stats(server.port) == {
+    assert stats(server.port, admin) == {
         "total_clients": 3,
         "by_type": {"agent": 0, "ui": 2, "observer": 1},
         "clients": [
@@ -145,7 +146,7 @@ def test_stats_counts_clients_as_they_come_and_go(server, game, clients):
         "games": ["g1"],
     }
     ui1.close()
-    after = poll_stats(server.port, lambda s: s["total_clients"] != 3)
+    after = poll_stats(server.port, lambda s: s["total_clients"] != 3, admin)
     assert after["total_clients"] == 2
     assert after["by_type"] == {"agent": 0, "ui": 1, "observer": 1}
     assert [c["client_id"] for c in after["clients"]] == ["obs-1", "ui-2"]
@@ -284,7 +285,7 @@ def test_a_vanished_client_mid_game_does_not_hurt_the_others(server, game, clien
         deliver(seq)  # the server writes to the dead socket, and goes on
     seqs = [receive_until(watcher, "event")["seq"] for _ in events]
     assert seqs == list(range(len(events)))
-    after = poll_stats(server.port, lambda s: s["total_clients"] == 1)
+    after = poll_stats(server.port, lambda s: s["total_clients"] == 1, server.lobby.admin_token)
     assert after["clients"] == [{"client_id": "watcher", "type": "ui"}]
     late = greeted(clients, server.port, "late")  # a newcomer catches up on the whole history
     assert [receive_until(late, "event")["seq"] for _ in events] == seqs
@@ -405,7 +406,7 @@ def test_a_head_of_exactly_16_kib_is_served(server):
 def test_client_type_defaults_to_ui_and_a_client_counts_before_its_hello(server, game, clients):
     ws = _FixedClient.connect(f"ws://{HOST}:{server.port}/ws/anon")  # no query at all
     clients.opened.append(ws)
-    after = poll_stats(server.port, lambda s: s["total_clients"] == 1)
+    after = poll_stats(server.port, lambda s: s["total_clients"] == 1, server.lobby.admin_token)
     assert after["clients"] == [{"client_id": "anon", "type": "ui"}]
     ws.send(hello())
     welcome = receive(ws)

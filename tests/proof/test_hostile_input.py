@@ -41,6 +41,7 @@ from engine import GameConfig, PlayerId, Role, Team, Termination, preset
 from engine.config import MAX_SPEECH_CHARS
 from net.connection import ConnectionConfig
 from net.hosting import GameNetwork
+from net.protocol import TOKEN_RULE
 from net.server import NetworkServer, ServerConfig
 from tests.net.agents import AgentThread, RecordingAgent
 from tests.net.netutil import HOST, WAIT_S, poll_stats, start_server
@@ -73,7 +74,7 @@ GAME_WAIT_S = 60.0
 GATE_S = 20.0  # the longest the other agents hold their answers while an attack runs
 LIMIT = "message too big (limit 131072 bytes)"
 EARLY_LIMIT = "message too big (limit 4096 bytes before hello)"
-_TIMERS: dict[str, Any] = {"port": 0, "handshake_timeout": 1.0, "hello_timeout": 1.5}
+_TIMERS: dict[str, Any] = {"port": 0, "handshake_timeout": 1.0, "hello_timeout": 1.5, "stats_cache_s": 0}
 SERVERS = {
     "default": ServerConfig(**_TIMERS),
     # No refill to speak of: the burst, then every message dropped, so a flood's reaction is exact.
@@ -470,7 +471,11 @@ def never_reads(m: Mallory, ctx: Ctx, frame: dict[str, Any]) -> Later:
 
     def after_the_game(finished: GameFinished) -> Observed:
         try:
-            gone = poll_stats(ctx.server.port, lambda s: "never-reader" not in str(s["clients"]))
+            gone = poll_stats(
+                ctx.server.port,
+                lambda s: "never-reader" not in str(s["clients"]),
+                ctx.server.lobby.admin_token,
+            )
             assert "never-reader" not in str(gone["clients"]), "the client that never reads is still there"
             frames = conn.frames_to_end()  # what the kernel buffers held, then the end
         finally:
@@ -787,6 +792,11 @@ CASES = [
     ),
     Case("wrong_seat_token", side("agent", hello={"token": "not-a-seat-token"}), BAD_TOKEN),
     Case("agent_without_a_token", side("agent", hello={}), BAD_TOKEN),
+    Case(
+        "non_ascii_seat_token",  # secrets.compare_digest raised TypeError on it: 1011 and a traceback
+        side("agent", hello={"token": "é" * 16}),
+        (f"bad_token!: {TOKEN_RULE}", f"close 4003: {TOKEN_RULE}"),
+    ),
     Case("admin_token_as_a_seat_token", side("agent", hello={"token": admin_token}), BAD_TOKEN),
     Case(
         "seat_token_as_the_admin_token",
