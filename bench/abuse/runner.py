@@ -102,6 +102,8 @@ def run_pair(kind: str, settings: Settings, log_dir: Path) -> dict[str, Any]:
             max_s=settings.attack_max_s,
         )
         ready = attacker.wait_ready()
+        # /stats first: once it is answered, the server has accepted every connection queued before it
+        # (the listener's backlog is first come, first served), so the open files count them all.
         clients = stats(host.port)
         at_ready = {
             "ready": ready["ready"],
