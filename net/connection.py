@@ -331,6 +331,8 @@ class Connection:
         self._inbox.feed(data, trio.current_time())
         self._ws.receive_data(data)  # type: ignore[arg-type]  # bytearray works as bytes here
         for event in self._ws.events():
+            if self._failed:  # what follows a refused message is dropped, not parsed
+                break
             self._handle(event)
 
     def _message_timed_out(self) -> None:
@@ -338,6 +340,7 @@ class Connection:
         logger.info("%s: frame or message not completed within %.1f s: closed (1008)", self, timeout)
         self._inbox.clear()
         self.close_nowait(CLOSE_POLICY, f"message not completed within {timeout:g} s")
+        self._failed = self._finish_when_flushed = True  # a trickler would hide its close reply: don't wait
 
     def _handle(self, event: Event) -> None:
         handler = _HANDLERS.get(type(event))
@@ -356,6 +359,9 @@ class Connection:
         except Refused as refused:
             logger.info("%s: %s: closed (%d)", self, refused.reason, refused.code)
             self.close_nowait(refused.code, refused.reason)
+            # Fail the connection (RFC 6455 7.1.7) rather than parse (unmask, decode) the rest of a message
+            # we refused while looking for the peer's close reply: what follows is read and dropped.
+            self._failed = self._finish_when_flushed = True
             return
         if message is None:
             return

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs
 
 import h11
 import trio
@@ -35,7 +35,7 @@ from net.bridge import Bridge
 from net.connection import Connection, ConnectionConfig
 from net.echo import ECHO, EchoSession
 from net.errors import CLOSE_GOING_AWAY
-from net.exposure import check_host_and_origin, server_names
+from net.exposure import check_host_and_origin, server_names, split_url
 from net.inbox import ReceiveBudget
 from net.lobby import ClientSession, Lobby, same_token, valid_token
 from net.protocol import ClientType
@@ -194,7 +194,8 @@ async def _route(
 ) -> None:
     request, conn = head
     target = request.target.decode("latin-1")
-    path, query = urlsplit(target).path, parse_qs(urlsplit(target).query)
+    parts = split_url(target)
+    path, query = parts.path, parse_qs(parts.query)
     if request.method != b"GET":
         await _respond(stream, conn, 405, {"error": "only GET is served"}, allow="GET")
     elif path == "/healthz":

@@ -75,9 +75,37 @@ async def test_message_over_the_limit_is_closed_with_1009(autojump_clock):
         assert close.code == CLOSE_TOO_BIG
         assert h.conn.close_code == CLOSE_TOO_BIG
         assert not h.conn.is_open
+        # The connection is failed (RFC 6455 7.1.7): the rest of the stream is read and dropped, not
+        # parsed, and the connection ends when the peer closes TCP, as clients do after our close frame.
         await h.peer.send(close.response())
+        await h.peer.stream.send_eof()
         with trio.fail_after(1):
             await h.done.wait()
+        assert h.messages == []
+
+
+async def test_what_follows_a_refused_message_is_dropped_unparsed(autojump_clock):
+    """After 1009 the connection is failed (RFC 6455 7.1.7): the rest of the stream is read and dropped,
+    never handed to wsproto, so an attacker's megabyte is not unmasked and decoded for nothing."""
+    async with served() as h:
+        await h.peer.send(TextMessage(data="x" * 120, message_finished=False))  # over the limit of 100
+        with trio.fail_after(1):
+            close = await h.peer.until(CloseConnection)
+        assert close.code == CLOSE_TOO_BIG
+        parsed: list[int] = []
+        feed = h.conn._ws.receive_data
+        h.conn._ws.receive_data = lambda data: (parsed.append(len(data or b"")), feed(data))[1]  # type: ignore[method-assign]
+        # The rest of the message: a final continuation frame of 60,000 bytes, masked with zeros (built by
+        # hand: the peer's wsproto, having seen our close, would refuse to send it).
+        rest = 60_000
+        await h.peer.stream.send_all(bytes((0x80, 0x80 | 126)) + rest.to_bytes(2, "big") + bytes(4 + rest))
+        with trio.fail_after(5):
+            while not h.peer.eof:
+                await h.peer.read()
+        await h.peer.stream.send_eof()
+        with trio.fail_after(5):
+            await h.done.wait()
+        assert parsed == []
         assert h.messages == []
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import ssl
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 import simple_websocket
@@ -209,3 +210,17 @@ def test_a_tls_client_over_a_cap_is_closed_not_answered_in_plain_text(hosted, tl
         with tcp(server.port, "127.0.0.9") as sock:
             assert sock.recv(65536) == b""  # no plain-text 503 in front of a TLS client
     assert http_get(server.port, "/healthz", tls=client_ctx)[0] == 200
+
+
+def test_what_clients_send_is_not_kept_in_urllibs_cache(hosted):
+    """`urllib.parse.urlsplit` keeps its last 128 results (an lru_cache); fed with clients' request
+    targets and Origin headers it kept their strings alive, scattered over the allocator's arenas, so
+    the server's memory stayed up after a flood of connections had gone. The server must not feed it."""
+    server = hosted()
+    before = urlsplit.cache_info()
+    for n in range(20):
+        status, _, _ = http_get(server.port, f"/ws/c{n}?client_type=ui", [("Origin", f"http://o{n}.example")])
+        assert status in (403, 426)
+        assert http_get(server.port, f"/nothing-{n}?x={n}")[0] == 404
+    after = urlsplit.cache_info()
+    assert (after.hits, after.misses, after.currsize) == (before.hits, before.misses, before.currsize)
