@@ -222,14 +222,16 @@ async def connections(
 ) -> None:
     """Idle raw TCP connections and idle WebSocket spectators, each reopened when the server ends it."""
     limiter = trio.CapacityLimiter(OPENING)
-    # The spectators first: raw connections opened first take the address's handshake slots (they never
-    # send a request), and then every spectator gets 503, which is the server holding, not the attack.
-    # Spectators first is the heavier case, and the same from run to run.
+    # The spectators first, every one tried once before the first raw connection: raw connections opened
+    # first take the address's handshake slots (they never send a request) and every spectator then gets
+    # 503, which is the server holding, not the attack. Trio may start a batch of new tasks in either
+    # order, so the order is made explicit: spectators first is the heavier case, and the same every run.
     slots: list[tuple[str, str | None]] = [
         ("ws", f"/ws/idle-{i}?client_type=ui") for i in range(plan.ws_idle)
     ]
     slots += [("raw", None)] * plan.raw_idle
     first = Countdown(len(slots))
+    spectators_tried = Countdown(plan.ws_idle)
 
     async def slot(number: int, name: str, path: str | None) -> None:
         tally = tallies.setdefault(name, Tally())
@@ -241,11 +243,15 @@ async def connections(
                 async with limiter:
                     opened = await link.open(port, sources[number % len(sources)], path)
                 first.check_in(number)
+                if path is not None:
+                    spectators_tried.check_in(number)
                 started = trio.current_time()
                 if opened:
                     await link.watch(websocket=path is not None, pong=True)
             finally:
                 first.check_in(number)
+                if path is not None:
+                    spectators_tried.check_in(number)
                 link.close()
             quick = trio.current_time() - started < QUICK_END_S
             delay = min(delay * 2, BACKOFF_S[1]) if quick else BACKOFF_S[0]
@@ -255,6 +261,8 @@ async def connections(
     tallies.setdefault("ws", Tally())
     async with trio.open_nursery() as nursery:
         for number, (name, path) in enumerate(slots):
+            if number == plan.ws_idle:
+                await spectators_tried.done.wait()
             nursery.start_soon(slot, number, name, path)
         await first.done.wait()
         ready.set()
