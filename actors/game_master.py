@@ -277,9 +277,6 @@ class GameMasterActor(pykka.ThreadingActor):
         if self._timer is not None:
             self._timer.cancel()
         deadline = self._scheduler.now() + self._timeout_s
-        self._timer = self._scheduler.call_later(
-            self._timeout_s, self.actor_ref, DeadlineReached(game_id=self.game_id, phase_id=game.phase_id)
-        )
         for p in game.players:
             if p in game.awaiting():
                 if self._log is not None:
@@ -297,6 +294,13 @@ class GameMasterActor(pykka.ThreadingActor):
                         reply_to=self.actor_ref,
                     ),
                 )
+        # Armed after the requests are out (for the same deadline): armed first, a deadline that fires at
+        # once (a test's manual clock) could overtake answers given while the later requests went out.
+        self._timer = self._scheduler.call_later(
+            max(0.0, deadline - self._scheduler.now()),
+            self.actor_ref,
+            DeadlineReached(game_id=self.game_id, phase_id=game.phase_id),
+        )
 
     def _publish(self) -> None:
         events = self._game.events_since(self._published)

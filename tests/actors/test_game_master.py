@@ -16,6 +16,7 @@ from actors.messages import (
     DeadlineReached,
     Deliver,
     GameFinished,
+    RequestAction,
     SubmitAction,
 )
 from actors.scheduler import ManualScheduler
@@ -128,6 +129,37 @@ def test_silent_seat_defaults_at_each_deadline_and_faults_only_that_seat():
     faulted = [e for e in watcher.events if isinstance(e, PlayerFaulted)]
     assert {e.player for e in faulted} == {silent}
     assert all(e.reason == "no action before the deadline" for e in faulted)
+
+
+class ClockFiringSeat(InstantSeat):
+    """Fires every pending timer of the manual clock when asked to act, before answering: a deadline
+    that comes due while the game master is still sending the phase's requests."""
+
+    def __init__(self, agent: RandomAgent, scheduler: ManualScheduler) -> None:
+        super().__init__(agent)
+        self.scheduler = scheduler
+
+    def tell(self, message: object) -> None:
+        if isinstance(message, RequestAction):
+            self.scheduler.fire_all()
+        super().tell(message)
+
+
+def test_a_deadline_cannot_overtake_answers_given_while_the_requests_go_out():
+    """The phase's deadline is armed once every request is out: the seats that answered at once are
+    never faulted by a deadline that fired in between (it used to be armed first)."""
+    config = preset("aiwolf-5")
+    scheduler = ManualScheduler()
+    seats = {p: ClockFiringSeat(RandomAgent(i), scheduler) for i, p in enumerate(config.players)}
+    watcher = Collector()
+    running = start_game(config, seats, seed=11, scheduler=scheduler, observers=[(watcher, FULL_VIEW)])
+    try:
+        finished = running.wait(WAIT)
+    finally:
+        running.stop()
+    assert finished.outcome is not None
+    assert all(n == 0 for n in finished.faults.values())
+    assert not [e for e in watcher.events if isinstance(e, PlayerFaulted)]
 
 
 def test_late_answer_for_a_finished_phase_is_dropped():
