@@ -382,6 +382,11 @@ class Connection:
             self.close_nowait(CLOSE_INTERNAL, "internal error")
 
     def _handle_ping(self, event: Ping) -> None:
+        # Each ping costs a pong: pings share the messages' rate limit, so a flood of them is dropped
+        # (and reported) like a flood of messages instead of costing a write each.
+        if not self._inbox.allow(trio.current_time()):
+            self._dispatch(self.on_rate_limited)
+            return
         self._send_control(event.response())
 
     def _handle_pong(self, event: Pong) -> None:

@@ -17,6 +17,7 @@ from wsproto.events import (
     CloseConnection,
     Event,
     Ping,
+    Pong,
     TextMessage,
 )
 
@@ -296,6 +297,24 @@ async def test_messages_past_the_burst_are_dropped_and_reported(autojump_clock):
         await h.peer.send(*(TextMessage(data=f"n{i}") for i in range(3)))
         await trio.testing.wait_all_tasks_blocked()
         assert h.messages[5:] == ["n0", "n1"]
+        assert h.limited == 8
+        assert h.conn.is_open
+
+
+async def test_pings_count_against_the_rate_limit(autojump_clock):
+    """A ping costs the server a pong: a flood of pings is limited like a flood of messages (the pings
+    past the burst get no pong and are reported as dropped), and shares the messages' budget."""
+    config = ConnectionConfig(rate=2.0, burst=5.0)
+    async with served(config) as h:
+        await h.peer.send(*(Ping(payload=f"p{i}".encode()) for i in range(12)))
+        await trio.testing.wait_all_tasks_blocked()
+        pongs = [e for e in await h.peer.read() if isinstance(e, Pong)]
+        assert [p.payload for p in pongs] == [f"p{i}".encode() for i in range(5)]
+        assert h.limited == 7
+        await trio.sleep(1)  # virtual: 2 tokens come back, shared with messages
+        await h.peer.send(Ping(payload=b"q"), TextMessage(data="m"), TextMessage(data="n"))
+        await trio.testing.wait_all_tasks_blocked()
+        assert h.messages == ["m"]
         assert h.limited == 8
         assert h.conn.is_open
 
