@@ -59,15 +59,33 @@ def split_host(value: str) -> tuple[str, int | None]:
     return _name(name), int(port) if port.isdigit() else None
 
 
-def normal_origin(origin: str) -> str:
-    """An origin as compared: lower case, no trailing slash, the default port left out."""
-    parts = split_url(origin.strip().lower().rstrip("/"))
+def origin_parts(origin: str) -> tuple[str, str, int | None] | None:
+    """(scheme, host name, port or None) of an origin, or None if it is not one urllib can read.
+
+    `Origin` comes from the client: a bad port (`:99999`, `:xyz`) or a broken IPv6 literal makes
+    urllib raise ValueError, which must end as a refusal, not as an error inside the handshake.
+    """
+    try:
+        parts = split_url(origin.strip().lower().rstrip("/"))
+        port = parts.port
+    except ValueError:
+        return None
     if not parts.scheme or not parts.hostname:
+        return None
+    return parts.scheme, parts.hostname, port
+
+
+def normal_origin(origin: str) -> str:
+    """An origin as compared: lower case, no trailing slash, the default port left out (an unreadable
+    one is compared as it is, and so matches nothing but itself)."""
+    parts = origin_parts(origin)
+    if parts is None:
         return origin.strip().lower()
-    default = {"http": 80, "https": 443, "ws": 80, "wss": 443}.get(parts.scheme)
-    port = "" if parts.port in (None, default) else f":{parts.port}"
-    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
-    return f"{parts.scheme}://{host}{port}"
+    scheme, hostname, port = parts
+    default = {"http": 80, "https": 443, "ws": 80, "wss": 443}.get(scheme)
+    shown = "" if port in (None, default) else f":{port}"
+    host = f"[{hostname}]" if ":" in hostname else hostname
+    return f"{scheme}://{host}{shown}"
 
 
 def check_host_and_origin(
@@ -97,10 +115,12 @@ def check_host_and_origin(
     normal = normal_origin(origin)
     if normal in {normal_origin(o) for o in allow_origins}:
         return None
-    parts = split_url(normal)
-    own_port = parts.port or {"http": 80, "https": 443}.get(parts.scheme)
-    if parts.scheme in ("http", "https") and _name(parts.hostname or "") in known and own_port == port:
-        return None
+    parts = origin_parts(normal)
+    if parts is not None:
+        scheme, hostname, origin_port = parts
+        own_port = origin_port or {"http": 80, "https": 443}.get(scheme)
+        if scheme in ("http", "https") and _name(hostname) in known and own_port == port:
+            return None
     return (
         f"web pages from {normal} may not connect: start the server with --allow-origin {normal} "
         "to let them (clients that are not browsers send no Origin)"

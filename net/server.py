@@ -35,7 +35,7 @@ from net.bridge import Bridge
 from net.connection import Connection, ConnectionConfig
 from net.echo import ECHO, EchoSession
 from net.errors import CLOSE_GOING_AWAY
-from net.exposure import check_host_and_origin, server_names, split_url
+from net.exposure import check_host_and_origin, origin_parts, server_names, split_url
 from net.inbox import ReceiveBudget
 from net.lobby import ClientSession, Lobby, same_token, valid_token
 from net.protocol import ClientType
@@ -85,6 +85,13 @@ class ServerConfig:
     ssl_context: ssl.SSLContext | None = None
     #: `/stats` bodies are computed at most once per this many seconds.
     stats_cache_s: float = 1.0
+
+    def __post_init__(self) -> None:
+        """Refuse an allowed origin that is not one (it would silently match nothing)."""
+        for origin in self.allow_origins:
+            parts = origin_parts(origin)
+            if parts is None or parts[0] not in ("http", "https"):
+                raise ValueError(f"{origin!r} is not an origin: give http(s)://HOST[:PORT]")
 
 
 async def _read_head(stream: trio.abc.Stream) -> tuple[h11.Request, h11.Connection] | None:

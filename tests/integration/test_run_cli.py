@@ -202,6 +202,7 @@ def test_remote_seat_played_by_the_example_agent(tmp_path):
         (["--rule", "nonsense=1"], "unknown rule"),
         (["--seat", "1=scripted:/no/such/file.toml"], "cannot read script"),
         (["--bogus"], "unrecognized arguments"),
+        (["--allow-origin", "http://a.example:xyz"], "is not an origin"),
         (["--model", "x", "--llm-option", "temprature=1"], "temprature: Extra inputs are not permitted"),
         (["--seat", "2=ollama"], "ollama needs a model"),
         (["--model", "x", "--llm-parallel", "0"], "parallel: Input should be greater than or equal to 1"),

@@ -5,6 +5,7 @@ the server listens on every interface.
 
 from __future__ import annotations
 
+import logging
 import ssl
 from collections.abc import Callable
 from typing import Any
@@ -224,3 +225,22 @@ def test_what_clients_send_is_not_kept_in_urllibs_cache(hosted):
         assert http_get(server.port, f"/nothing-{n}?x={n}")[0] == 404
     after = urlsplit.cache_info()
     assert (after.hits, after.misses, after.currsize) == (before.hits, before.misses, before.currsize)
+
+
+@pytest.mark.parametrize(
+    "origin", ["http://a.example:99999", "http://a.example:xyz", "http://[::1", "http://127.0.0.1:-1", "null"]
+)
+def test_a_malformed_origin_is_refused_like_a_foreign_one_without_a_traceback(hosted, origin, caplog):
+    """An Origin that urllib cannot parse (bad port, broken IPv6 literal) gets the same 403, not an
+    internal error and a traceback in the log per request."""
+    server = hosted()
+    with pytest.raises(Refused) as refused:
+        upgrade(server.port, host=f"{HOST}:{server.port}", origin=origin)
+    assert refused.value.status == 403
+    assert "may not connect" in refused.value.body["error"]
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+def test_a_malformed_allowed_origin_is_a_clear_error():
+    with pytest.raises(ValueError, match="not an origin"):
+        ServerConfig(allow_origins=("http://a.example:xyz",))
