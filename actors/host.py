@@ -1,7 +1,8 @@
 """Wiring: start the actors for one game, wait for it to finish, stop everything.
 
-This is the one place that decides who is started with which refs (HOUSE_STYLE 2.4); `run.py` and
-the tests call it.
+This is the one place that decides who is started with which refs: actors get the refs they talk to
+through their constructors, never from pykka's global registry, so who knows whom is visible here and
+nowhere else. `run.py` and the tests call it.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """Pure-engine benchmark: random games per preset, and the comparison configuration side by side with
-TextArena's bare SecretMafia engine (STACK_NOTES §12), in the same run, on the same machine.
+TextArena's bare SecretMafia engine (`SecretMafia-v0-raw`), in the same run, on the same machine.
 
 Our driver, for every game: while there is no outcome, every awaited player in seat order gets his
 observation built (`game.observe`, a full typed snapshot with every event he may see) and then plays a
@@ -77,7 +77,7 @@ Policy = Callable[[tuple[Choice, ...], random.Random], Action]
 
 
 def comparison_config() -> GameConfig:
-    """STACK_NOTES §12, as close to TextArena's SecretMafia as our rules go.
+    """The comparison configuration: as close to TextArena's SecretMafia as our rules go.
 
     8 players: 2 wolves, 1 seer, 1 doctor, 4 villagers. Night: wolves pick a victim (no chat), the
     doctor protects (himself too, and the same player again), the seer inspects. Day: 3 round-robin
@@ -427,7 +427,8 @@ secrets and every event routed to him) before each action, then plays `engine.ra
 `Game.legal_actions`. TextArena's driver is its own loop: `env.get_observation()` (the messages queued
 for the acting player since his last turn, which it hands over and clears), then `env.step(action)`.
 
-Comparison configuration (STACK_NOTES §12): 8 players, 2 wolves, 1 seer, 1 doctor, 4 villagers; no wolf
+Comparison configuration (TextArena's SecretMafia, as near as our rules go):
+8 players, 2 wolves, 1 seer, 1 doctor, 4 villagers; no wolf
 chat; 3 round-robin rounds of one short fixed sentence ("{SPEECH}"); every living player votes,
 plurality with a random tie-break; no reveal, no last words; the doctor may protect himself and the same
 player twice. TextArena: `SecretMafia-v0-raw` (no wrapper), 8 players, `mafia_ratio=0.25`,
@@ -438,7 +439,7 @@ votes go uniformly to any living player, self included, as TextArena lists (henc
 our side), and the doctor protects any living player, himself included, as TextArena's handler accepts.
 Presets use the plain `random_action` (abstaining allowed), as the engine's own random player does.
 
-Sanity check (STACK_NOTES §12 expects wolves ~74-77%, ~2.7 days). An independent 100,000-game
+Sanity check: with random play wolves should win ~74-77% of games, in ~2.7 days. An independent 100,000-game
 simulation of these rules, written apart from the engine, gives 77.7% and 2.75 days, as our engine
 does. TextArena's lower wolf rate and longer games come from a quirk of its 0.7.4 rules: when the
 doctor and the detective are both dead, the night goes straight from the mafia's vote to the day and
@@ -564,7 +565,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"\n{presets_table(presets)}")
 
     python = textarena_python(setup=not args.no_setup) if args.only in ("textarena", "all") else None
-    print("\n## Comparison configuration (STACK_NOTES §12), never abstaining", flush=True)
+    print("\n## Comparison configuration (TextArena's SecretMafia rules), never abstaining", flush=True)
     ours, rival = compare(args.games, args.repeats, ours=args.only in ("engine", "all"), python=python)
     print()
     print(comparison_table(ours, rival))
@@ -575,7 +576,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"WARNING: different interpreters (ours {ours_python}, TextArena {rival.python})")
     if ours is not None and rival is not None:
         print(f"\n{verdict(ours, rival)}")
-        print("Sanity (STACK_NOTES §12): wolves ~74-77%, ~2.7 days; see docs/benchmarks.md on the gap.")
+        print("Sanity: random play gives wolves ~74-77%, ~2.7 days; see docs/benchmarks.md on the gap.")
         if args.write_docs:
             write_docs(render_section(presets, ours, rival, command))
             print(f"\nwrote {DOCS.relative_to(ROOT)}")

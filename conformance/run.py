@@ -5,8 +5,8 @@ install):
 
 1. Set up `.venv-autobahn/` if missing or stale: a small Python 3 helper venv holding `virtualenv<20.22`
    (the last line that creates 2.7 environments), then a CPython 2.7.18 virtualenv (pyenv's) with the pinned
-   `autobahntestsuite==25.10.1` (the suite is Python 2 code; STACK_NOTES.md §10). No Python 2.7: a clear
-   error and exit status 2, never a silent pass.
+   `autobahntestsuite==25.10.1` (the suite is Python 2 code; on Python 3 `wstest` dies at import). No
+   Python 2.7: a clear error and exit status 2, never a silent pass.
 2. Start `conformance.echo_server` (our `NetworkServer`, echo route on) on a free loopback port.
 3. Run `wstest -m fuzzingclient -s spec.json`; `wstest` exits 0 even when cases fail, so:
 4. read `reports/servers/index.json`, print the counts per behavior and behaviorClose, write

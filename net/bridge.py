@@ -1,4 +1,9 @@
-"""The seam between pykka's threads and the Trio thread (STACK_NOTES §3: the rules here are verified).
+"""The seam between pykka's threads and the Trio thread.
+
+Two calls that look natural are traps, so nothing here uses them. `trio.from_thread.run` from an actor: if
+Trio shuts down while the actor waits in it, the actor gets `trio.Cancelled`, a `BaseException`, and pykka
+answers any `BaseException` in an actor by stopping every actor in the process. A pykka future in the Trio
+thread: `.get()` freezes the event loop, and `await` raises `TypeError` (pykka's `__await__` is for asyncio).
 
 - Actor -> Trio: `Bridge.call_soon` queues the call and, when the queue was empty, wakes the Trio thread
   with one `TrioToken.run_sync_soon` (about 10 µs and a syscall each). A game master fanning one event out

@@ -49,7 +49,9 @@ Policy = Callable[[RequestFrame, list[EventFrame]], dict[str, Any]]
 
 class _FixedClient(simple_websocket.Client):  # type: ignore[misc]  # simple-websocket has no types
     """simple-websocket 1.1.0 leaves frames that arrive with the 101 response unread until the next
-    packet (STACK_NOTES §4); reading them right after the handshake fixes it."""
+    packet: `Client.handshake()` takes only wsproto's `AcceptConnection` event, so a greeting sent in the
+    same TCP read waits in wsproto's buffer (we saw it delayed until the next frame came, seconds later).
+    Reading the pending events right after the handshake fixes it."""
 
     def handshake(self) -> None:
         super().handshake()

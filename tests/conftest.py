@@ -1,6 +1,6 @@
 """Shared test configuration: per-test trio deadlines and pykka actor teardown.
 
-Theory of operation (see STACK_NOTES.md §1, pitfalls 2 and 3):
+Theory of operation (pytest-trio 0.8 under pytest 9):
 
 - A deadline cannot be imposed from a fixture, because pytest-trio runs each fixture in its own task. So
   every ``async def`` test is wrapped in ``trio.fail_after`` at collection time, before pytest-trio's own

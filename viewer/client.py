@@ -1,8 +1,8 @@
 """The viewer's network thread: a spectator connection whose frames go onto a queue for the UI.
 
 Theory of operation: `ViewerClient.start()` runs one daemon thread that connects with
-`net.client.SpectatorClient` (simple-websocket, with the first-message fix of STACK_NOTES §4), sends
-`hello` with `resume_from` = the events held so far, and puts every parsed frame on a
+`net.client.SpectatorClient` (simple-websocket, with the fix in `net.client` for frames that arrive with
+the 101 response), sends `hello` with `resume_from` = the events held so far, and puts every parsed frame on a
 `queue.SimpleQueue` as a `Received(at, item)`, together with `Status` items saying how the connection
 is doing. The UI drains the queue with `get_nowait()`; nothing here ever waits on the UI, and the UI
 never waits on this thread.

@@ -1,6 +1,7 @@
 """Plain-words chat-log lines for wire events: what the viewer's log says about each event.
 
-The viewer may not import the engine (HOUSE_STYLE 2.1), so it narrates the wire payloads itself
+The viewer is just a client and may not import the engine (`tests/test_import_boundaries.py` enforces it),
+so it narrates the wire payloads itself
 (`docs/protocol.md`, "Events and sequence numbers"). Like the engine's narration, a line never adds
 information the event does not carry, and bookkeeping events (acknowledgements, most phase openings)
 say nothing. Which lines a spectator may see is decided by the event's `audience`, not here.

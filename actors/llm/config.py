@@ -1,7 +1,8 @@
 """Settings of an LLM seat, validated: a typo in an option is an error, not silently dropped.
 
-(The `ollama` client sends unknown option names as they are, and `ollama.Options` drops them:
-STACK_NOTES §6. These models forbid extra fields.)
+(ollama 0.6.3's `Client.chat` sends an `options` dict as it is, so a misspelt name such as "temprature"
+reaches the server and is ignored there, and `ollama.Options(temprature=0)` drops it without a word. These
+models forbid extra fields instead.)
 """
 
 from __future__ import annotations

@@ -1,9 +1,10 @@
 """docs/protocol.schema.json is generated from the wire models; the models follow the naming conventions;
 the frames quoted in docs/protocol.md are valid.
 
-Conventions checked here (HOUSE_STYLE §2.5): every member of both frame unions has a `type` literal equal
-to its class name in snake_case, with a trailing `_frame` removed (`EventFrame` -> "event", `GameOver` ->
-"game_over"); every event payload model is `<EngineEvent>Payload` and carries the engine event's `type`.
+Conventions checked here, so that a reader can go from a wire tag to its model and back: every member of
+both frame unions has a `type` literal equal to its class name in snake_case, with a trailing `_frame`
+removed (`EventFrame` -> "event", `GameOver` -> "game_over"); every event payload model is
+`<EngineEvent>Payload` and carries the engine event's `type`.
 """
 
 from __future__ import annotations

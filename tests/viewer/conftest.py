@@ -1,6 +1,10 @@
-"""Viewer tests run headless: SDL's dummy drivers, set before anything imports pygame (STACK_NOTES §7).
+"""Viewer tests run headless: SDL's dummy drivers, set before anything imports pygame.
 
-Only sync fixtures here (STACK_NOTES §1, pitfall 3).
+SDL reads `SDL_VIDEODRIVER`/`SDL_AUDIODRIVER` when pygame initialises; without them it falls back to its
+`offscreen` driver on its own but prints ALSA noise.
+
+Only sync fixtures here: under pytest 9 and pytest-trio 0.8, a sync test that uses an async autouse fixture
+fails ("Trio fixtures can only be used by Trio tests"), and the next async test then errors too.
 """
 
 from __future__ import annotations
