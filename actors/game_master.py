@@ -394,8 +394,9 @@ class GameMasterActor(pykka.ThreadingActor):
             self._log.write("finished", aborted=aborted, faults=message.faults, usage=message.usage)
             self._log.close()
         notified: list[Recipient] = []
-        for subscribers in self._subscribers.values():
-            for subscriber in subscribers:
+        # Copies: `_send` removes a dead subscriber from these lists, which would skip the next one.
+        for subscribers in list(self._subscribers.values()):
+            for subscriber in list(subscribers):
                 if subscriber not in notified:
                     notified.append(subscriber)
                     self._send(subscriber, message)

@@ -299,3 +299,30 @@ def test_aborted_game_reports_to_subscribers():
     assert finished.outcome is None
     assert watcher.finished.is_set()
     assert any(isinstance(m, GameFinished) for m in watcher.messages)
+
+
+class _DiesAtTheEnd(Collector):
+    """A subscriber whose actor is gone by the time the game ends: `GameFinished` finds it dead."""
+
+    def tell(self, message: object) -> None:
+        if isinstance(message, GameFinished):
+            raise pykka.ActorDeadError("gone")
+        super().tell(message)
+
+
+def test_a_dead_subscriber_does_not_hide_the_end_from_the_next_one():
+    config = preset("aiwolf-5")
+    seats = {p: SilentSeat() for p in config.players}
+    dead, live = _DiesAtTheEnd(), Collector()
+    running = start_game(
+        config,
+        seats,
+        seed=1,
+        scheduler=ManualScheduler(),
+        observers=[(dead, PUBLIC_VIEW), (live, PUBLIC_VIEW)],
+    )
+    running.master.stop()
+    running.wait(WAIT)  # returns once GameFinished has been told to every subscriber
+    running.stop()
+    assert live.finished.is_set(), "the subscriber after a dead one never got GameFinished"
+    assert all(seat.finished.is_set() for seat in seats.values())
