@@ -9,8 +9,9 @@ Failures of the server are data too (decided, documented in docs/architecture.md
   the seat for the rest of the game (a fault records it);
 - a timeout or a server error on one call: the built-in agent decides that action (a fault records it).
 
-The agent runs in its `PlayerActor`'s thread, so seats think in parallel; a per-host semaphore
-(`parallel`, as Ollama's OLLAMA_NUM_PARALLEL) keeps one GPU from being oversubscribed. What the
+The agent runs in its `PlayerActor`'s thread, so seats think in parallel; the host's pool
+(`parallel`, as Ollama's OLLAMA_NUM_PARALLEL; see actors/llm/pool.py) keeps one GPU from being
+oversubscribed. What the
 seat reports to the game master rides on `last_detail`: faults, private reasoning, token usage.
 """
 
@@ -27,24 +28,14 @@ import ollama
 from actors.agents import Agent
 from actors.llm.config import LLMSettings
 from actors.llm.personas import Persona
+from actors.llm.pool import host_limiter
 from actors.llm.prompts import decision_prompt, system_prompt
 from actors.llm.reply import ReplyError, parse_reply, reply_schema
 from engine import Abstain, Action, Choice, GameConfig, Observation
 
 logger = logging.getLogger(__name__)
 
-_LIMITERS: dict[str, threading.BoundedSemaphore] = {}
-_LIMITERS_LOCK = threading.Lock()
 RAW_KEPT = 400  # characters of a bad reply kept in its fault
-
-
-def host_limiter(host: str, parallel: int) -> threading.BoundedSemaphore:
-    """The one semaphore of a host: at most `parallel` requests in flight to it from this process."""
-    with _LIMITERS_LOCK:
-        limiter = _LIMITERS.get(host)
-        if limiter is None:
-            limiter = _LIMITERS[host] = threading.BoundedSemaphore(parallel)
-        return limiter
 
 
 class LLMAgent:
@@ -60,7 +51,10 @@ class LLMAgent:
         client: ollama.Client | None = None,
         limiter: threading.BoundedSemaphore | None = None,
     ) -> None:
-        """`client` and `limiter` may be injected (tests); by default they come from the settings."""
+        """`client` and `limiter` may be injected (tests); by default they come from the settings.
+
+        Raises ValueError if `settings.parallel` conflicts with the limit its host already has.
+        """
         self.settings = settings
         self.config = config
         self.persona = persona
