@@ -58,8 +58,7 @@ def _frames(message: Deliver, history: list[bytes], owner: object) -> bytes:
 
 
 def _game_over(message: GameFinished) -> bytes:
-    ended = next((e for e in reversed(message.record.get("events", [])) if e["type"] == "game_ended"), None)
-    roles = dict(ended["roles"]) if ended else {}
+    roles = {str(p): role.value for p, role in message.roles.items()}
     faults = {str(p): n for p, n in message.faults.items()}
     return text_frame(json_bytes(game_over_dict(message.game_id, message.outcome, roles, faults)))
 
