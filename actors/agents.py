@@ -1,7 +1,8 @@
 """Agents: the policies that play a seat. An agent turns an observation and a menu into an action.
 
 Agents know nothing of actors or threads; `PlayerActor` hosts one and does the messaging. An agent
-may raise: its host reports the failure and the seat plays default actions from then on.
+may raise: its host reports the failure and the seat plays default actions from then on. An agent that
+is also `Reporting` has its `last_report` sent with each answer.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import random
 from typing import Protocol, runtime_checkable
 
+from actors.messages import AgentReport
 from engine import Action, ActionKind, Choice, Observation, random_action
 
 
@@ -21,6 +23,20 @@ class Agent(Protocol):
 
         Called in the hosting actor's thread; may take long (an LLM call) and may raise.
         """
+        ...
+
+
+@runtime_checkable
+class Reporting(Protocol):
+    """An agent that says something about each decision beside its action (LLM seats do).
+
+    Its host reads `last_report` right after each `decide` and sends it with the answer: faults become
+    the seat's faults, reasoning a private `Reasoned` event, usage is summed per seat.
+    """
+
+    @property
+    def last_report(self) -> AgentReport | None:
+        """What the last `decide` reports, or None."""
         ...
 
 

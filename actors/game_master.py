@@ -27,6 +27,7 @@ from actors.gamelog import GameLog
 from actors.messages import (
     ActionRejected,
     AgentFailed,
+    AgentReport,
     DeadlineReached,
     Deliver,
     GameFinished,
@@ -165,8 +166,8 @@ class GameMasterActor(pykka.ThreadingActor):
 
     def _on_submit(self, msg: SubmitAction) -> None:
         game = self._game
-        if msg.detail and msg.player in self._seats and msg.game_id == self.game_id:
-            self._take_detail(msg.player, msg.detail)
+        if msg.report is not None and msg.player in self._seats and msg.game_id == self.game_id:
+            self._take_report(msg.player, msg.report)
         status, reason = "accepted", None
         if msg.game_id != self.game_id or msg.phase_id != game.phase_id:
             status, reason = "late", f"phase {msg.phase_id} is over"
@@ -188,7 +189,7 @@ class GameMasterActor(pykka.ThreadingActor):
                 thought_s=round(msg.thought_s, 6),
                 status=status,
                 reason=reason,
-                detail=msg.detail,
+                detail=msg.report.as_dict() if msg.report is not None else None,
             )
         if status == "rejected":
             game.note_fault(msg.player, f"illegal answer: {reason}")
@@ -205,19 +206,16 @@ class GameMasterActor(pykka.ThreadingActor):
             )
         self._advance()
 
-    def _take_detail(self, player: PlayerId, detail: dict[str, Any]) -> None:
+    def _take_report(self, player: PlayerId, report: AgentReport) -> None:
         """What an agent reports beside its action: faults, private reasoning, usage (LLM seats)."""
-        for fault in detail.get("faults") or ():
-            self._game.note_fault(player, str(fault))
-        reasoning = detail.get("reasoning")
-        if isinstance(reasoning, str) and reasoning:
-            self._game.note_reasoning(player, reasoning)
-        usage = detail.get("usage")
-        if isinstance(usage, dict):
+        for fault in report.faults:
+            self._game.note_fault(player, fault)
+        if report.reasoning:
+            self._game.note_reasoning(player, report.reasoning)
+        if report.usage is not None:
             totals = self._usage.setdefault(player, {})
-            for key, value in usage.items():
-                if isinstance(value, int | float):
-                    totals[key] = round(totals.get(key, 0) + value, 6)
+            for key, value in report.usage.as_dict().items():
+                totals[key] = round(totals.get(key, 0) + value, 6)
 
     def _on_agent_failed(self, msg: AgentFailed) -> None:
         if msg.player not in self._seats or msg.player in self._disabled:
@@ -377,6 +375,11 @@ class GameMasterActor(pykka.ThreadingActor):
             record=to_record(self._game),
             faults=dict(self._faults),
             usage={p: dict(u) for p, u in self._usage.items()},
+            roles=(
+                {p: self._game.role_of(p) for p in self._game.players}
+                if self._game.outcome() is not None  # revealed by the end, not by an abort
+                else {}
+            ),
         )
 
     def _finish(self, *, aborted: bool) -> None:
@@ -394,8 +397,9 @@ class GameMasterActor(pykka.ThreadingActor):
             self._log.write("finished", aborted=aborted, faults=message.faults, usage=message.usage)
             self._log.close()
         notified: list[Recipient] = []
-        for subscribers in self._subscribers.values():
-            for subscriber in subscribers:
+        # Copies: `_send` removes a dead subscriber from these lists, which would skip the next one.
+        for subscribers in list(self._subscribers.values()):
+            for subscriber in list(subscribers):
                 if subscriber not in notified:
                     notified.append(subscriber)
                     self._send(subscriber, message)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Protocol
 
-from engine import Action, Choice, Event, Observation, Outcome, PlayerId
+from engine import Action, Choice, Event, Observation, Outcome, PlayerId, Role
 
 
 class Recipient(Protocol):
@@ -74,15 +74,67 @@ class RequestAction:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Usage:
+    """What one decision cost an LLM seat: calls to the server, re-asks, tokens, seconds waited."""
+
+    calls: int = 0
+    retries: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    latency_s: float = 0.0
+
+    def as_dict(self) -> dict[str, float]:
+        """By name, as summed per seat into `GameFinished.usage` and logged."""
+        return {
+            "calls": self.calls,
+            "retries": self.retries,
+            "prompt_tokens": self.prompt_tokens,
+            "completion_tokens": self.completion_tokens,
+            "latency_s": self.latency_s,
+        }
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AgentReport:
+    """What an agent reports about one decision beside its action (LLM seats; others report nothing).
+
+    Attributes:
+        faults: what went wrong while deciding (each one becomes a fault of the seat).
+        reasoning: private reasoning, seen only by the game master's full view and the log.
+        usage: what the decision cost.
+        model: the model that decided.
+        fallback: the built-in agent decided instead (the server failed the seat or this call).
+    """
+
+    faults: tuple[str, ...] = ()
+    reasoning: str | None = None
+    usage: Usage | None = None
+    model: str | None = None
+    fallback: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        """The report as the game log's `answer` line carries it (`detail`)."""
+        out: dict[str, Any] = {} if self.model is None else {"model": self.model}
+        out["faults"] = list(self.faults)
+        out["reasoning"] = self.reasoning
+        if self.usage is not None:
+            out["usage"] = self.usage.as_dict()
+        if self.fallback:
+            out["fallback"] = True
+        return out
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class SubmitAction:
-    """Seat -> game master: the answer to `RequestAction(phase_id)`; `thought_s` is how long it took."""
+    """Seat -> game master: the answer to `RequestAction(phase_id)`; `thought_s` is how long it took,
+    `report` what the agent said about it (faults, reasoning, usage), if anything."""
 
     game_id: str
     phase_id: int
     player: PlayerId
     action: Action
     thought_s: float = 0.0
-    detail: dict[str, Any] | None = None
+    report: AgentReport | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -153,7 +205,7 @@ class GameFinished:
     """Game master -> subscribers and host: the game is over (or was aborted, `outcome` None).
 
     `faults` counts each seat's faults; `usage` sums what LLM seats reported (calls, retries, tokens,
-    latency).
+    latency); `roles` is every seat's role, as the game's end reveals them (empty if it was aborted).
     """
 
     game_id: str
@@ -161,3 +213,4 @@ class GameFinished:
     record: dict[str, Any]
     faults: dict[PlayerId, int]
     usage: dict[PlayerId, dict[str, float]] = field(default_factory=dict)
+    roles: dict[PlayerId, Role] = field(default_factory=dict)

@@ -11,10 +11,11 @@ from typing import Any
 
 import pykka
 
-from actors.agents import Agent
+from actors.agents import Agent, Reporting
 from actors.messages import (
     ActionRejected,
     AgentFailed,
+    AgentReport,
     Deliver,
     GameFinished,
     Recipient,
@@ -91,7 +92,7 @@ class PlayerActor(pykka.ThreadingActor):
                 )
             )
             return
-        detail = getattr(self._agent, "last_detail", None)
+        report = self._agent.last_report if isinstance(self._agent, Reporting) else None
         request.reply_to.tell(
             SubmitAction(
                 game_id=request.game_id,
@@ -99,7 +100,7 @@ class PlayerActor(pykka.ThreadingActor):
                 player=self.player,
                 action=action,
                 thought_s=self._clock() - started,
-                detail=detail if isinstance(detail, dict) else None,
+                report=report if isinstance(report, AgentReport) else None,
             )
         )
 

@@ -16,6 +16,7 @@ CLOSE_INTERNAL = 1011
 CLOSE_TRY_AGAIN_LATER = 1013  # the server is overloaded (here: the shared budget for unfinished messages)
 CLOSE_GAME_OVER = 4000
 CLOSE_REPLACED = 4001
+CLOSE_SEAT_RELEASED = 4002  # the host gave the seat to a built-in agent before the game started
 CLOSE_BAD_TOKEN = 4003
 
 

@@ -71,10 +71,11 @@ class GameNetwork:
         return [p for p, seat in self.seats.items() if not seat.connected.is_set()]
 
     def release(self, players: Iterable[PlayerId]) -> None:
-        """Give up these seats before the game starts: their tokens stop working."""
+        """Give up these seats before the game starts (built-in agents play them): an agent holding one
+        now, or coming later with its token, gets `seat_released` and is closed."""
         for player in list(players):
             seat = self.seats.pop(player)
-            self.server.call_soon(self.server.lobby.remove_seat, seat.token)
+            self.server.call_soon(self.server.lobby.release_seat, seat.token)
 
     def bind(self, master: Recipient) -> None:
         """Tell the seats who the game master is (so a lost seat can be reported before any request)."""

@@ -22,9 +22,15 @@ from engine import PlayerId
 from net.admission import BadTokens, Ticket
 from net.codec import decode_client_frame, error_dict, json_bytes, text_frame
 from net.connection import Connection
-from net.errors import CLOSE_BAD_TOKEN, CLOSE_POLICY, CLOSE_PROTOCOL_ERROR, RemoteProtocolError
+from net.errors import (
+    CLOSE_BAD_TOKEN,
+    CLOSE_POLICY,
+    CLOSE_PROTOCOL_ERROR,
+    CLOSE_SEAT_RELEASED,
+    RemoteProtocolError,
+)
 from net.protocol import PROTOCOL_VERSION, TOKEN_PATTERN, TOKEN_RULE, Act, ClientType, ErrorCode, Hello, Ping
-from net.seats import RemoteSeat, ViewHub
+from net.seats import SEAT_RELEASED, RemoteSeat, ViewHub
 
 logger = logging.getLogger(__name__)
 
@@ -183,6 +189,9 @@ class ClientSession:
         if seat is None:
             self._bad_token("no seat has this token")
             return
+        if seat.released:
+            self.send_error(ErrorCode.SEAT_RELEASED, SEAT_RELEASED, close_code=CLOSE_SEAT_RELEASED)
+            return
         if self.ticket is not None:
             self.ticket.settle()
         self.seat = seat
@@ -271,11 +280,15 @@ class Lobby:
         if self.current == game_id:
             self.current = next(reversed(self.games), None)
 
-    def remove_seat(self, token: str) -> None:
-        """Revoke a seat token (the seat went to a built-in agent before the game started)."""
-        seat = self._tokens.pop(token, None)
+    def release_seat(self, token: str) -> None:
+        """The seat went to a built-in agent before the game started: close the agent holding it, if any.
+
+        The token stays known until its game is removed, so an agent that comes late is told why
+        (`seat_released`) instead of getting `bad_token` and a strike against its address.
+        """
+        seat = self._tokens.get(token)
         if seat is not None:
-            self.games[seat.game_id].seats.pop(token, None)
+            seat.release()
 
     def seat_for(self, token: str | None) -> RemoteSeat | None:
         """The seat a token opens, if any (compared in constant time)."""

@@ -256,6 +256,7 @@ class ErrorCode(StrEnum):
     RATE_LIMITED = "rate_limited"
     REPLACED = "replaced"
     NO_GAME = "no_game"
+    SEAT_RELEASED = "seat_released"
 
 
 class ErrorFrame(Frame):

@@ -27,13 +27,15 @@ from actors.messages import (
 from engine import PlayerId
 from net.bridge import Bridge, TrioRecipient
 from net.codec import event_dicts, game_over_dict, json_bytes, request_dict, text_frame, to_engine_action
-from net.errors import CLOSE_GAME_OVER, CLOSE_REPLACED
+from net.errors import CLOSE_GAME_OVER, CLOSE_REPLACED, CLOSE_SEAT_RELEASED
 from net.protocol import Act, ErrorCode
 
 if TYPE_CHECKING:
     from net.connection import Connection
 
 logger = logging.getLogger(__name__)
+
+SEAT_RELEASED = "nobody took this seat in time: the built-in agent plays it in this game"
 
 
 class Client(Protocol):
@@ -56,8 +58,7 @@ def _frames(message: Deliver, history: list[bytes], owner: object) -> bytes:
 
 
 def _game_over(message: GameFinished) -> bytes:
-    ended = next((e for e in reversed(message.record.get("events", [])) if e["type"] == "game_ended"), None)
-    roles = dict(ended["roles"]) if ended else {}
+    roles = {str(p): role.value for p, role in message.roles.items()}
     faults = {str(p): n for p, n in message.faults.items()}
     return text_frame(json_bytes(game_over_dict(message.game_id, message.outcome, roles, faults)))
 
@@ -100,6 +101,8 @@ class RemoteSeat(TrioRecipient):
         self._answered: int | None = None  # the phase of the last answer forwarded (until refused)
         self._lost: str | None = None
         self._generation = 0
+        #: Given to a built-in agent before the game started: no game master will ever talk to it.
+        self.released = False
 
     def __str__(self) -> str:
         return f"RemoteSeat({self.game_id}/{self.player})"
@@ -157,12 +160,23 @@ class RemoteSeat(TrioRecipient):
         else:
             self._send_request()
 
+    def release(self) -> None:
+        """The host gave this seat to a built-in agent before the game started (Trio thread).
+
+        An agent can have said hello in between (the host's wait ended while it was connecting): it
+        is told why and closed, instead of staying welcomed to a seat nobody will ever ask anything.
+        """
+        self.released = True
+        client, self.client = self.client, None
+        if client is not None:
+            client.send_error(ErrorCode.SEAT_RELEASED, SEAT_RELEASED, close_code=CLOSE_SEAT_RELEASED)
+
     def detach(self, client: Client) -> None:
         """That connection ended; keep the seat for `grace_s` seconds."""
         if self.client is not client:
             return
         self.client = None
-        if self._finished is None and not self._given_up:
+        if self._finished is None and not self._given_up and not self.released:
             generation = self._generation
             try:
                 self._spawn(lambda: self._grace(generation))

@@ -47,6 +47,8 @@ class LLMSettings(BaseModel):
     host: str = Field(default_factory=default_host)
     timeout_s: float = Field(default=60.0, gt=0)
     max_retries: int = Field(default=2, ge=0, le=10)
+    #: Requests in flight to `host` at most; the limit of the host's pool (actors/llm/pool.py), so every
+    #: seat on one host must give the same value.
     parallel: int = Field(default=1, ge=1, le=64)
     context_chars: int = Field(default=12_000, ge=1_000)
     options: OllamaOptions = Field(default_factory=OllamaOptions)

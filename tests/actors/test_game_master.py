@@ -13,11 +13,13 @@ from actors.messages import (
     FULL_VIEW,
     PUBLIC_VIEW,
     ActionRejected,
+    AgentReport,
     DeadlineReached,
     Deliver,
     GameFinished,
     RequestAction,
     SubmitAction,
+    Usage,
 )
 from actors.scheduler import ManualScheduler
 from actors.scripted import ScriptedAgent, ScriptStep
@@ -299,3 +301,95 @@ def test_aborted_game_reports_to_subscribers():
     assert finished.outcome is None
     assert watcher.finished.is_set()
     assert any(isinstance(m, GameFinished) for m in watcher.messages)
+
+
+class _DiesAtTheEnd(Collector):
+    """A subscriber whose actor is gone by the time the game ends: `GameFinished` finds it dead."""
+
+    def tell(self, message: object) -> None:
+        if isinstance(message, GameFinished):
+            raise pykka.ActorDeadError("gone")
+        super().tell(message)
+
+
+def test_a_dead_subscriber_does_not_hide_the_end_from_the_next_one():
+    config = preset("aiwolf-5")
+    seats = {p: SilentSeat() for p in config.players}
+    dead, live = _DiesAtTheEnd(), Collector()
+    running = start_game(
+        config,
+        seats,
+        seed=1,
+        scheduler=ManualScheduler(),
+        observers=[(dead, PUBLIC_VIEW), (live, PUBLIC_VIEW)],
+    )
+    running.master.stop()
+    running.wait(WAIT)  # returns once GameFinished has been told to every subscriber
+    running.stop()
+    assert live.finished.is_set(), "the subscriber after a dead one never got GameFinished"
+    assert all(seat.finished.is_set() for seat in seats.values())
+
+
+def test_game_finished_carries_every_role_once_the_game_is_over():
+    config = preset("aiwolf-5")
+    finished = play_game(
+        config, {p: RandomAgent(i) for i, p in enumerate(config.players)}, seed=4, wait_s=WAIT
+    )
+    ended = next(e for e in finished.record["events"] if e["type"] == "game_ended")
+    assert finished.roles == {PlayerId(p): Role(r) for p, r in ended["roles"]}
+    assert list(finished.roles) == list(config.players)
+
+
+def test_an_aborted_game_reveals_no_role():
+    config = preset("aiwolf-5")
+    running = start_game(
+        config, {p: SilentSeat() for p in config.players}, seed=1, scheduler=ManualScheduler()
+    )
+    running.master.stop()
+    finished = running.wait(WAIT)
+    running.stop()
+    assert finished.outcome is None
+    assert finished.roles == {}
+
+
+class _Reporter:
+    """A local agent that reports a fault, reasoning and usage with every answer."""
+
+    def __init__(self, seed: int) -> None:
+        self.inner = RandomAgent(seed)
+        self.decisions = 0
+        self.last_report: AgentReport | None = None
+
+    def decide(self, observation, choices):
+        self.decisions += 1
+        self.last_report = AgentReport(
+            faults=(f"slow #{self.decisions}",),
+            reasoning=f"because #{self.decisions}",
+            usage=Usage(calls=1, prompt_tokens=10, latency_s=0.5),
+        )
+        return self.inner.decide(observation, choices)
+
+
+def test_an_agents_report_becomes_faults_reasoning_and_usage():
+    config = preset("aiwolf-5")
+    reporter = _Reporter(0)
+    agents = {p: RandomAgent(i) for i, p in enumerate(config.players)}
+    agents[config.players[0]] = reporter
+    finished = play_game(config, agents, seed=4, wait_s=WAIT)
+    alice = config.players[0]
+    n = reporter.decisions
+    assert n > 0
+    assert finished.faults[alice] == n
+    faulted = [e["reason"] for e in finished.record["events"] if e["type"] == "player_faulted"]
+    assert faulted == [f"slow #{i}" for i in range(1, n + 1)]
+    reasoned = [e for e in finished.record["events"] if e["type"] == "reasoned"]
+    assert [e["text"] for e in reasoned] == [f"because #{i}" for i in range(1, n + 1)]
+    assert finished.usage == {
+        alice: {
+            "calls": n,
+            "retries": 0,
+            "prompt_tokens": 10 * n,
+            "completion_tokens": 0,
+            "latency_s": 0.5 * n,
+        }
+    }

@@ -17,6 +17,7 @@ from actors.heuristic import HeuristicAgent
 from actors.llm import PERSONAS, LLMAgent, LLMSettings, OllamaOptions
 from actors.llm.config import DEFAULT_HOST
 from actors.llm.reply import ReplyError, kinds_in, parse_reply, reply_schema
+from actors.messages import AgentReport
 from engine import (
     PUBLIC,
     Abstain,
@@ -137,9 +138,9 @@ def test_request_carries_model_reply_schema_options_and_no_stream(fake):
     assert action == parse_reply(chat.content or "", s.choices)[0]
     assert action.kind is ActionKind.KILL
     assert spy.decided == []
-    assert agent.last_detail is not None
-    assert agent.last_detail["faults"] == []
-    assert agent.last_detail["reasoning"] == "thinking #0"
+    assert agent.last_report is not None
+    assert agent.last_report.faults == ()
+    assert agent.last_report.reasoning == "thinking #0"
 
 
 def test_options_are_not_sent_when_none_is_set(fake):
@@ -181,11 +182,11 @@ def test_a_reply_slower_than_the_timeout_is_a_fault_and_the_fallback_decides(fak
     s = situation(ActionKind.KILL, WOLVES[0])
     agent, spy = make_agent(fake.url, timeout_s=0.3)
     action = agent.decide(s.obs, s.choices)
-    detail = agent.last_detail
+    detail = agent.last_report
     assert detail is not None
     assert spy.decided == [action]
-    assert detail["fallback"] is True
-    [fault] = detail["faults"]
+    assert detail.fallback is True
+    [fault] = detail.faults
     assert "timeout" in fault.lower()
     # A timeout fails one call only: the next decision asks the server again.
     action = agent.decide(s.obs, s.choices)
@@ -290,14 +291,14 @@ def test_a_bad_reply_is_asked_again_with_the_error_explained(fake, kind, bad):
     assert second.json["format"] == first.json["format"]
     assert action == parse_reply(second.content or "", s.choices)[0]
     assert action.kind is kind
-    detail = agent.last_detail
+    detail = agent.last_report
     assert detail is not None
-    [fault] = detail["faults"]
+    [fault] = detail.faults
     assert error in fault
     assert repr(bad) in fault
-    assert detail["usage"]["calls"] == 2
-    assert detail["usage"]["retries"] == 1
-    assert detail["reasoning"] == "thinking #1"
+    assert detail.usage.calls == 2
+    assert detail.usage.retries == 1
+    assert detail.reasoning == "thinking #1"
     assert spy.decided == []
 
 
@@ -309,17 +310,17 @@ def test_always_bad_replies_abstain_after_max_retries(fake, max_retries):
     assert agent.decide(s.obs, s.choices) == Abstain()
     attempts = max_retries + 1
     assert len(fake.chats) == attempts
-    detail = agent.last_detail
+    detail = agent.last_report
     assert detail is not None
-    faults = detail["faults"]
+    faults = detail.faults
     assert len(faults) == attempts + 1
     for n, fault in enumerate(faults[:-1]):
         assert f"attempt {n + 1}" in fault
         assert repr(f"garbage {n}") in fault
     assert f"no valid reply after {attempts} attempts" in faults[-1]
-    assert detail["usage"]["calls"] == attempts
-    assert detail["usage"]["retries"] == max_retries
-    assert detail["reasoning"] is None
+    assert detail.usage.calls == attempts
+    assert detail.usage.retries == max_retries
+    assert detail.reasoning is None
     assert spy.decided == []  # the model answered: bad answers abstain, they do not fall back
 
 
@@ -329,8 +330,8 @@ def test_a_long_bad_reply_is_kept_shortened_in_its_fault(fake):
     s = situation(ActionKind.KILL, WOLVES[0])
     agent, _ = make_agent(fake.url)
     agent.decide(s.obs, s.choices)
-    assert agent.last_detail is not None
-    [fault] = agent.last_detail["faults"]
+    assert agent.last_report is not None
+    [fault] = agent.last_report.faults
     assert repr(bad[:400]) in fault
     assert len(fault) < 600
 
@@ -347,8 +348,8 @@ def test_an_over_long_speech_is_cut_to_the_limit_not_refused(fake):
     assert speech.startswith(action.text)
     assert next(c for c in s.choices if c.kind is ActionKind.SPEAK).refusal(action) is None
     assert len(fake.chats) == 1
-    assert agent.last_detail is not None
-    assert agent.last_detail["reasoning"] is None  # none given: none reported
+    assert agent.last_report is not None
+    assert agent.last_report.reasoning is None  # none given: none reported
 
 
 # ---------------------------------------------------------------------------------------- server failures
@@ -357,23 +358,23 @@ def test_an_over_long_speech_is_cut_to_the_limit_not_refused(fake):
 def test_an_unknown_model_is_said_once_then_the_fallback_plays_the_seat(fake):
     s = situation(ActionKind.KILL, WOLVES[0])
     agent, spy = make_agent(fake.url, model="nope")
-    details: list[dict[str, Any]] = []
+    details: list[AgentReport] = []
     for _ in range(3):
         action = agent.decide(s.obs, s.choices)
         assert action == spy.decided[-1]
-        assert agent.last_detail is not None
-        details.append(agent.last_detail)
+        assert agent.last_report is not None
+        details.append(agent.last_report)
     assert len(spy.decided) == 3
     [chat] = fake.chats
     assert chat.status == 404
-    [fault] = details[0]["faults"]
+    [fault] = details[0].faults
     assert "'nope'" in fault
     assert 'model "nope" not found' in fault
     for detail in details:
-        assert detail["fallback"] is True
+        assert detail.fallback is True
     for detail in details[1:]:
-        assert detail["faults"] == []
-        assert detail["usage"]["calls"] == 0
+        assert detail.faults == ()
+        assert detail.usage.calls == 0
 
 
 @pytest.mark.parametrize(
@@ -390,17 +391,17 @@ def test_a_server_error_falls_back_for_that_action_only(fake, reply, said):
     agent, spy = make_agent(fake.url)
     action = agent.decide(s.obs, s.choices)
     assert spy.decided == [action]
-    detail = agent.last_detail
+    detail = agent.last_report
     assert detail is not None
-    assert detail["fallback"] is True
-    [fault] = detail["faults"]
+    assert detail.fallback is True
+    [fault] = detail.faults
     assert f"Ollama error {reply.status}" in fault
     assert said in fault
     action = agent.decide(s.obs, s.choices)  # the server is asked again
     assert len(fake.chats) == 2
     assert len(spy.decided) == 1
     assert action == parse_reply(fake.chats[1].content or "", s.choices)[0]
-    assert "fallback" not in (agent.last_detail or {})
+    assert agent.last_report is None or not agent.last_report.fallback
 
 
 @pytest.mark.parametrize(
@@ -419,8 +420,8 @@ def test_an_unreadable_ok_response_falls_back_for_that_action(fake, body):
     agent, spy = make_agent(fake.url)
     action = agent.decide(s.obs, s.choices)
     assert spy.decided == [action]
-    assert agent.last_detail is not None
-    [fault] = agent.last_detail["faults"]
+    assert agent.last_report is not None
+    [fault] = agent.last_report.faults
     assert "unreadable response" in fault
     agent.decide(s.obs, s.choices)
     assert len(fake.chats) == 2
@@ -445,16 +446,16 @@ def test_no_server_at_all_breaks_the_seat_once_and_the_fallback_plays_on():
         agent, spy = make_agent(url, client=client)
         s = situation(ActionKind.KILL, WOLVES[0])
         first = agent.decide(s.obs, s.choices)
-        detail = agent.last_detail
+        detail = agent.last_report
         second = agent.decide(s.obs, s.choices)
     assert spy.decided == [first, second]
     assert client.calls == 1
     assert detail is not None
-    [fault] = detail["faults"]
+    [fault] = detail.faults
     assert f"no Ollama server at {url}" in fault
-    assert agent.last_detail is not None
-    assert agent.last_detail["faults"] == []
-    assert agent.last_detail["fallback"] is True
+    assert agent.last_report is not None
+    assert agent.last_report.faults == ()
+    assert agent.last_report.fallback is True
 
 
 def test_usage_counts_calls_retries_and_the_servers_token_counts(fake):
@@ -467,8 +468,9 @@ def test_usage_counts_calls_retries_and_the_servers_token_counts(fake):
     s = situation(ActionKind.KILL, WOLVES[0])
     agent, _ = make_agent(fake.url)
     agent.decide(s.obs, s.choices)
-    assert agent.last_detail is not None
-    usage = agent.last_detail["usage"]
+    assert agent.last_report is not None
+    assert agent.last_report.usage is not None
+    usage = agent.last_report.usage.as_dict()
     assert {k: v for k, v in usage.items() if k != "latency_s"} == {
         "calls": 2,
         "retries": 1,
@@ -477,8 +479,8 @@ def test_usage_counts_calls_retries_and_the_servers_token_counts(fake):
     }
     assert 0 < usage["latency_s"] < 5
     agent.decide(s.obs, s.choices)  # usage is per decision
-    assert agent.last_detail["usage"]["calls"] == 1
-    assert agent.last_detail["usage"]["prompt_tokens"] == 111
+    assert agent.last_report.usage.calls == 1
+    assert agent.last_report.usage.prompt_tokens == 111
 
 
 # ---------------------------------------------------------------------------------------- context budget

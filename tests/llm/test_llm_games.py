@@ -90,7 +90,7 @@ def test_a_classic_game_of_eight_llm_seats_finishes_without_faults():
     assert not [e for e in full.events if isinstance(e, PlayerFaulted)]
     assert all(chat.status == 200 for chat in chats)
     assert all(len(chat.messages) == 2 for chat in chats)  # never re-asked
-    assert all(seat.last_detail is None or "fallback" not in seat.last_detail for seat in seats.values())
+    assert all(seat.last_report is None or not seat.last_report.fallback for seat in seats.values())
     assert_usage_matches_the_server(finished, chats)
     # Every answer's reasoning was recorded for the game master, once per request.
     reasoned = Counter(e.player for e in full.events if isinstance(e, Reasoned))

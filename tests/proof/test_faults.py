@@ -31,7 +31,15 @@ from actors.agents import Agent, RandomAgent
 from actors.heuristic import HeuristicAgent
 from actors.host import play_game, start_game
 from actors.llm import PERSONAS, LLMAgent, LLMSettings
-from actors.messages import FULL_VIEW, AgentFailed, DeadlineReached, Deliver, GameFinished, SubmitAction
+from actors.messages import (
+    FULL_VIEW,
+    AgentFailed,
+    AgentReport,
+    DeadlineReached,
+    Deliver,
+    GameFinished,
+    SubmitAction,
+)
 from actors.scheduler import ManualScheduler
 from engine import Abstain, ActionKind, Choice, Observation, PlayerId, Role, preset
 from engine.actions import Action
@@ -150,7 +158,7 @@ class RaiseInVote:
 
 
 class ActorBreaker:
-    """Decides fine, but from its `at`-th decision on, reading its `last_detail` raises: the error
+    """Decides fine, but from its `at`-th decision on, reading its `last_report` raises: the error
     escapes `PlayerActor`'s guard around `decide`, so the actor itself crashes."""
 
     def __init__(self, inner: Agent, at: int) -> None:
@@ -161,7 +169,7 @@ class ActorBreaker:
         return self.inner.decide(observation, choices)
 
     @property
-    def last_detail(self) -> dict[str, Any] | None:
+    def last_report(self) -> AgentReport | None:
         if self.calls >= self.at:
             raise Boom(f"detail unreadable at decision {self.calls}")
         return None

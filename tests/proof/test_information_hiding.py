@@ -43,7 +43,7 @@ from typing import Any
 import pytest
 
 from actors.host import start_game
-from actors.messages import GameFinished
+from actors.messages import AgentReport, GameFinished
 from engine import (
     ROLE_SPECS,
     Action,
@@ -129,14 +129,14 @@ class ReasoningAgent:
         self.player = player
         self._rng = random.Random(seed)
         self._answers = 0
-        self.last_detail: dict[str, Any] | None = None
+        self.last_report: AgentReport | None = None
 
     def decide(self, observation: Observation, choices: tuple[Choice, ...]) -> Action:
         self._answers += 1
         mark = f"{WOLF_CHAT_MARK} " if observation.phase is Phase.WOLF_CHAT else ""
-        self.last_detail = {
-            "reasoning": f"{REASONING_MARK} {self.player} #{self._answers}: I suspect everyone."
-        }
+        self.last_report = AgentReport(
+            reasoning=f"{REASONING_MARK} {self.player} #{self._answers}: I suspect everyone."
+        )
         legal = tuple(c for c in choices if c.kind.value != "abstain") or choices
         return random_action(legal, self._rng, text=f"{mark}{self.player} (local) #{self._answers}")
 
