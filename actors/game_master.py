@@ -10,15 +10,19 @@ deadline still stands. At the deadline the engine applies each missing seat's de
 A seat whose agent failed (`AgentFailed`) is disabled: its actions are defaults from then on,
 applied at once without waiting for a deadline.
 
-Every batch of new events is filtered once per distinct view (each player's audience, public, full)
-and told to that view's subscribers as `Deliver(first_seq, events)`. Seats are subscribers of their
-own player view; spectators and network sessions subscribe the same way.
+Events are routed once, by the engine, when they are emitted (`engine.observation.Routing`): each view
+(a player's audience, public, full) is a list the game master reads from a cursor after every input,
+and what is new goes to that view's subscribers as `Deliver(first_seq, events)`; nothing is filtered
+here. A seat played by a local agent (a `PlayerActor`) is not subscribed: everything its agent knows
+comes in each `RequestAction`'s observation, and waking its thread after every input would only cost
+time. Any other seat (a remote session, a test double) is a subscriber of its own player view;
+spectators and observers subscribe the same way.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import pykka
@@ -40,17 +44,15 @@ from actors.messages import (
     ViewKind,
     player_view,
 )
+from actors.player import PlayerActor
 from actors.scheduler import Scheduler, Timer
 from engine import (
-    ROLE_SPECS,
     Abstain,
     Event,
     Game,
     IllegalAction,
     PlayerId,
-    Scope,
     action_to_dict,
-    may_see,
     to_record,
 )
 from engine.events import PlayerFaulted
@@ -72,14 +74,8 @@ class GameMasterActor(pykka.ThreadingActor):
         game_id: str = "game",
         log: GameLog | None = None,
         on_finished: Callable[[GameFinished], None] | None = None,
-        lazy_seats: Collection[PlayerId] = (),
     ) -> None:
-        """Wire the game to its seats; nothing happens until the actor starts (runs in the caller).
-
-        `lazy_seats` get their events in one `Deliver` just before each request and at the end,
-        instead of after every input: a local agent reads its whole observation from the request
-        anyway, and waking eight threads per input cost more than the rest of the game master's work.
-        """
+        """Wire the game to its seats; nothing happens until the actor starts (runs in the caller)."""
         super().__init__()
         self._game = game
         self._seats = dict(seats)
@@ -89,6 +85,7 @@ class GameMasterActor(pykka.ThreadingActor):
         self._log = log
         self._on_finished = on_finished
         self._subscribers: dict[View, list[Recipient]] = {}
+        #: Per subscribed view, how many of its events were delivered: a cursor into the engine's routing.
         self._view_counts: dict[View, int] = {}
         self._published = 0
         self._inputs_logged = 0
@@ -98,9 +95,6 @@ class GameMasterActor(pykka.ThreadingActor):
         self._faults: dict[PlayerId, int] = dict.fromkeys(game.players, 0)
         self._usage: dict[PlayerId, dict[str, float]] = {}
         self._finished = False
-        self._is_wolf = {p: ROLE_SPECS[game.role_of(p)].is_wolf for p in game.players}
-        self._lazy = {player_view(p) for p in lazy_seats}
-        self._held: dict[View, list[Event]] = {}
 
     def __str__(self) -> str:
         return f"GameMaster({self.game_id})"
@@ -125,7 +119,8 @@ class GameMasterActor(pykka.ThreadingActor):
                 ),
             )
         for player, seat in self._seats.items():
-            self._subscribers.setdefault(player_view(player), []).append(seat)
+            if not _is_local_agent(seat):
+                self._subscribers.setdefault(player_view(player), []).append(seat)
         self._advance()
 
     def on_stop(self) -> None:
@@ -232,8 +227,7 @@ class GameMasterActor(pykka.ThreadingActor):
         if view.kind is ViewKind.PLAYER and view.player not in self._seats:
             logger.warning("%s: subscription to unknown player view %s refused", self, view)
             return
-        self._flush(view)
-        history = self._view_events(view)
+        history = self._view_since(view, 0)
         self._subscribers.setdefault(view, []).append(msg.subscriber)
         self._view_counts[view] = len(history)
         if msg.from_seq < len(history):
@@ -243,7 +237,7 @@ class GameMasterActor(pykka.ThreadingActor):
                     game_id=self.game_id,
                     view=view,
                     first_seq=msg.from_seq,
-                    events=tuple(history[msg.from_seq :]),
+                    events=history[msg.from_seq :],
                 ),
             )
         if self._finished:
@@ -279,7 +273,6 @@ class GameMasterActor(pykka.ThreadingActor):
             if p in game.awaiting():
                 if self._log is not None:
                     self._log.write("request", phase_id=game.phase_id, phase=game.phase.value, player=p)
-                self._flush(player_view(p))
                 self._tell_seat(
                     p,
                     RequestAction(
@@ -314,13 +307,14 @@ class GameMasterActor(pykka.ThreadingActor):
         for view, subscribers in self._subscribers.items():
             if not subscribers:
                 continue
-            batch = [e for e in events if self._visible(view, e)]
+            first = self._view_counts.get(view, 0)
+            batch = self._view_since(view, first)
             if not batch:
                 continue
-            if view in self._lazy:
-                self._held.setdefault(view, []).extend(batch)
-            else:
-                self._deliver(view, batch)
+            self._view_counts[view] = first + len(batch)
+            message = Deliver(game_id=self.game_id, view=view, first_seq=first, events=batch)
+            for subscriber in list(subscribers):  # a copy: `_send` drops dead subscribers from it
+                self._send(subscriber, message)
 
     def _log_new(self, events: tuple[Event, ...], start: int) -> None:
         assert self._log is not None  # only called with a log
@@ -331,29 +325,14 @@ class GameMasterActor(pykka.ThreadingActor):
             self._log.write("input", input=item)
         self._inputs_logged += len(inputs)
 
-    def _deliver(self, view: View, batch: list[Event]) -> None:
-        first = self._view_counts.get(view, 0)
-        self._view_counts[view] = first + len(batch)
-        message = Deliver(game_id=self.game_id, view=view, first_seq=first, events=tuple(batch))
-        for subscriber in list(self._subscribers.get(view, ())):
-            self._send(subscriber, message)
-
-    def _flush(self, view: View) -> None:
-        held = self._held.pop(view, None)
-        if held:
-            self._deliver(view, held)
-
-    def _visible(self, view: View, event: Event) -> bool:
+    def _view_since(self, view: View, index: int) -> tuple[Event, ...]:
+        """The events of `view` from its position `index` on, as the engine routed them."""
         if view.kind is ViewKind.FULL:
-            return True
+            return self._game.events_since(index)
         if view.kind is ViewKind.PUBLIC:
-            return event.audience.scope is Scope.PUBLIC
-        player = view.player
-        assert player is not None  # a PLAYER view always names its player
-        return may_see(event.audience, player, is_wolf=self._is_wolf[player])
-
-    def _view_events(self, view: View) -> list[Event]:
-        return [e for e in self._game.events if self._visible(view, e)]
+            return self._game.public_since(index)
+        assert view.player is not None  # a PLAYER view always names its player
+        return self._game.visible_since(view.player, index)
 
     def _send(self, subscriber: Recipient, message: Any) -> None:
         try:
@@ -389,8 +368,6 @@ class GameMasterActor(pykka.ThreadingActor):
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
-        for view in list(self._held):
-            self._flush(view)
         message = self._finished_message()
         if self._log is not None:
             self._log.write("record", record=message.record)
@@ -405,3 +382,8 @@ class GameMasterActor(pykka.ThreadingActor):
                     self._send(subscriber, message)
         if self._on_finished is not None:
             self._on_finished(message)
+
+
+def _is_local_agent(seat: Recipient) -> bool:
+    """Whether `seat` hosts an agent in this process, which reads all it knows from each request."""
+    return isinstance(seat, pykka.ActorRef) and issubclass(seat.actor_class, PlayerActor)

@@ -114,7 +114,6 @@ def start_game(
             game_id=game_id,
             log=GameLog(log_path) if log_path is not None else None,
             on_finished=done.set,
-            lazy_seats=players.keys(),
         )
     except BaseException:
         for ref in players.values():

@@ -1,4 +1,9 @@
-"""PlayerActor: hosts one seat's agent in its own thread and answers the game master by message."""
+"""PlayerActor: hosts one seat's agent in its own thread and answers the game master by message.
+
+Everything the agent may know comes in each `RequestAction`: its observation holds every event routed
+to the seat so far, so the actor is not subscribed to the seat's events (the game master does not wake
+it after every input) and keeps no copy of them.
+"""
 
 from __future__ import annotations
 
@@ -16,13 +21,11 @@ from actors.messages import (
     ActionRejected,
     AgentFailed,
     AgentReport,
-    Deliver,
-    GameFinished,
     Recipient,
     RequestAction,
     SubmitAction,
 )
-from engine import Event, PlayerId
+from engine import PlayerId
 
 logger = logging.getLogger(__name__)
 
@@ -46,11 +49,8 @@ class PlayerActor(pykka.ThreadingActor):
         self._reply_to: Recipient | None = None
         self._last_phase = 0
         self._game_id = ""
-        #: Every event delivered to this seat, in order (what its audience allowed).
-        self.received: list[Event] = []
         #: Reasons of answers the game master rejected.
         self.rejections: list[str] = []
-        self.finished: GameFinished | None = None
 
     def __str__(self) -> str:
         return f"PlayerActor({self.player})"
@@ -60,13 +60,9 @@ class PlayerActor(pykka.ThreadingActor):
         match message:
             case RequestAction():
                 self._on_request(message)
-            case Deliver(events=events):
-                self.received.extend(events)
             case ActionRejected(reason=reason):
                 logger.info("%s: answer rejected: %s", self, reason)
                 self.rejections.append(reason)
-            case GameFinished():
-                self.finished = message
             case _:
                 super().on_receive(message)
 

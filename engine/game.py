@@ -21,7 +21,9 @@ Rule 4. A side's victory is checked after every death (night deaths, which are s
 checked together). The game ends there: no later phase opens.
 
 Rule 5. Every event is routed once, when emitted, to the players its audience allows
-(`observation.may_see`); `observe(player)` reads only what was routed to that player.
+(`observation.may_see`) and, if public, to the public view; `observe(player)` reads only what was
+routed to that player, and `visible_since` / `public_since` / `events_since` give each view's new events
+from a cursor, so a consumer (the game master's fan-out) never filters again.
 """
 
 from __future__ import annotations
@@ -59,12 +61,11 @@ from engine.events import (
     PlayerFaulted,
     Reasoned,
     RoleAssigned,
-    Scope,
     WolvesMet,
     to_player,
 )
 from engine.ids import TURN_PHASES, Phase, PlayerId, Role, Team
-from engine.observation import Observation
+from engine.observation import Observation, Routing
 from engine.outcome import Outcome, Termination
 from engine.roles import ROLE_SPECS
 from engine.seeding import stream_seed
@@ -131,12 +132,12 @@ class Game:
         )
         self._speak_menu = (Choice(ActionKind.SPEAK, max_chars=self.rules.max_speech_chars), ABSTAIN_CHOICE)
         self._outcome: Outcome | None = None
-        self._events: list[Event] = []
-        self._visible: dict[PlayerId, list[Event]] = {p: [] for p in self._players}
+        routing = Routing(self._players, self._wolves)
+        self._events, self._public, self._visible = routing.log, routing.public, routing.seen
+        self._emit: Callable[[Event], None] = routing.route  # every event, routed once (Rule 5)
         # Inputs are kept as (player, action) pairs or ready-made dicts, and turned into plain dicts
         # only when read: converting every action on the hot path cost more than the rule itself.
         self._inputs: list[tuple[PlayerId, Action] | dict[str, Any]] = []
-        self._public_appends = [self._events.append, *(seen.append for seen in self._visible.values())]
         self._start()
 
     # ------------------------------------------------------------------ construction
@@ -225,6 +226,14 @@ class Game:
         """The events from position `index` of the log on (cheaper than slicing `events`)."""
         return tuple(self._events[index:])
 
+    def public_since(self, index: int) -> tuple[Event, ...]:
+        """The public events from position `index` of the public view on (routed when emitted)."""
+        return tuple(self._public[index:])
+
+    def visible_since(self, player: PlayerId, index: int) -> tuple[Event, ...]:
+        """The events routed to `player` from position `index` of his view on (his observation's events)."""
+        return tuple(self._visible[player][index:])
+
     @property
     def forced_roles(self) -> bool:
         """Whether the deal was given explicitly (`with_roles`) rather than drawn from the seed."""
@@ -287,7 +296,7 @@ class Game:
 
     def public_events(self) -> tuple[Event, ...]:
         """The events everyone may see, in order (a spectator's public view)."""
-        return tuple(e for e in self._events if e.audience.scope is Scope.PUBLIC)
+        return tuple(self._public)
 
     def snapshot(self) -> tuple[Any, ...]:
         """A comparable value of the whole mutable state (to check that nothing changed)."""
@@ -395,19 +404,6 @@ class Game:
         return f"nothing is expected of {player} in this {self._phase} phase"
 
     # ------------------------------------------------------------------ machinery
-
-    def _emit(self, event: Event) -> None:
-        scope = event.audience.scope
-        if scope is Scope.PUBLIC:
-            for append in self._public_appends:  # the log and every player's view
-                append(event)
-            return
-        self._events.append(event)
-        if scope is Scope.WOLVES:
-            for p in self._wolves:
-                self._visible[p].append(event)
-        elif scope is Scope.PLAYER:
-            self._visible[event.audience.player].append(event)  # type: ignore[index]  # set for PLAYER
 
     def _fault(self, player: PlayerId, reason: str) -> None:
         self._emit(

@@ -5,8 +5,8 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from actors.agents import Agent
-from actors.messages import Deliver, GameFinished, RequestAction, SubmitAction
+from actors.agents import Agent, Reporting
+from actors.messages import AgentReport, Deliver, GameFinished, RequestAction, SubmitAction
 from engine import Action, Choice, Event, Observation
 
 
@@ -79,3 +79,19 @@ class CrashingAgent:
         if self.calls >= self.crash_at:
             raise RuntimeError(f"boom at decision {self.calls}")
         return self.inner.decide(observation, choices)
+
+
+class ShownAgent:
+    """Plays like `inner` and keeps every observation it was shown: what a local seat's agent knew."""
+
+    def __init__(self, inner: Agent) -> None:
+        self.inner = inner
+        self.shown: list[Observation] = []
+
+    def decide(self, observation: Observation, choices: tuple[Choice, ...]) -> Action:
+        self.shown.append(observation)
+        return self.inner.decide(observation, choices)
+
+    @property
+    def last_report(self) -> AgentReport | None:
+        return self.inner.last_report if isinstance(self.inner, Reporting) else None

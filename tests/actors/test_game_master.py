@@ -8,6 +8,7 @@ import pykka
 import pytest
 
 from actors.agents import RandomAgent
+from actors.game_master import GameMasterActor
 from actors.host import play_game, start_game
 from actors.messages import (
     FULL_VIEW,
@@ -21,10 +22,12 @@ from actors.messages import (
     SubmitAction,
     Usage,
 )
-from actors.scheduler import ManualScheduler
+from actors.player import PlayerActor
+from actors.scheduler import ManualScheduler, ThreadingScheduler
 from actors.scripted import ScriptedAgent, ScriptStep
 from engine import (
     Abstain,
+    Game,
     GameConfig,
     Inspect,
     Phase,
@@ -37,7 +40,7 @@ from engine import (
     preset,
 )
 from engine.events import PlayerFaulted
-from tests.fakes import Collector, CrashingAgent, InstantSeat, SilentSeat
+from tests.fakes import Collector, CrashingAgent, InstantSeat, ShownAgent, SilentSeat
 
 WAIT = 20.0  # seconds: generous bound for a whole game of instant agents on a loaded 2-core machine
 
@@ -51,30 +54,85 @@ def _audience_ok(event: dict, player: str, wolves: set[str]) -> bool:
     return audience == f"player:{player}"
 
 
+def _audiences(record: dict) -> tuple[list[dict], set[str]]:
+    ended = next(e for e in record["events"] if e["type"] == "game_ended")
+    wolves = {p for p, r in dict(ended["roles"]).items() if r == "werewolf"}
+    return record["events"], wolves
+
+
 @pytest.mark.parametrize("name", ["classic-8", "aiwolf-5", "aiwolf-13", "agentscope-9"])
-def test_full_game_each_seat_receives_exactly_its_audience(name):
+def test_full_game_each_agent_is_shown_exactly_its_audience(name):
     config = preset(name)
-    agents = {p: RandomAgent(i) for i, p in enumerate(config.players)}
+    agents = {p: ShownAgent(RandomAgent(i)) for i, p in enumerate(config.players)}
     public, full = Collector(), Collector()
     running = start_game(config, agents, seed=7, observers=[(public, PUBLIC_VIEW), (full, FULL_VIEW)])
     try:
         finished = running.wait(WAIT)
-        received = {p: ref.proxy().received.get(timeout=5) for p, ref in running.players.items()}
     finally:
         running.stop()
     assert finished.outcome is not None
-    record = finished.record
-    ended = next(e for e in record["events"] if e["type"] == "game_ended")
-    roles = dict(ended["roles"])
-    wolves = {p for p, r in roles.items() if r == "werewolf"}
-    for player, events in received.items():
-        expected = [e for e in record["events"] if _audience_ok(e, player, wolves)]
-        assert [event_to_dict(e) for e in events] == expected, player
-    assert [event_to_dict(e) for e in public.events] == [
-        e for e in record["events"] if e["audience"] == "public"
-    ]
-    assert [event_to_dict(e) for e in full.events] == record["events"]
+    events, wolves = _audiences(finished.record)
+    for player, agent in agents.items():
+        expected = [e for e in events if _audience_ok(e, player, wolves)]
+        sizes = [len(obs.events) for obs in agent.shown]
+        assert sizes == sorted(sizes), player  # each request shows all that came before it
+        for obs in agent.shown:  # and never anything outside the seat's audience
+            assert [event_to_dict(e) for e in obs.events] == expected[: len(obs.events)], player
+    assert sum(len(agent.shown) for agent in agents.values()) == sum(
+        1 for i in finished.record["inputs"] if "player" in i
+    )  # every answer came from what its agent was shown (a seat killed on night 1 may never be asked)
+    assert [event_to_dict(e) for e in public.events] == [e for e in events if e["audience"] == "public"]
+    assert [event_to_dict(e) for e in full.events] == events
     assert public.finished.is_set()
+
+
+def test_seats_that_are_not_local_agents_receive_exactly_their_audience_in_sequence():
+    config = preset("classic-8")
+    seats = {p: InstantSeat(RandomAgent(i)) for i, p in enumerate(config.players)}
+    finished = play_game(config, seats, seed=5, wait_s=WAIT)
+    assert finished.outcome is not None
+    events, wolves = _audiences(finished.record)
+    for player, seat in seats.items():
+        expected = [e for e in events if _audience_ok(e, player, wolves)]
+        assert [event_to_dict(e) for e in seat.events] == expected, player
+        delivers = [m for m in seat.messages if isinstance(m, Deliver)]
+        assert [d.first_seq for d in delivers] == [
+            sum(len(d.events) for d in delivers[:i]) for i in range(len(delivers))
+        ]
+        assert isinstance(seat.messages[-1], GameFinished)
+
+
+class TracingPlayerActor(PlayerActor):
+    """A local seat that notes the kind of every message it is sent."""
+
+    def __init__(self, player: PlayerId, agent: RandomAgent, kinds: list[str]) -> None:
+        super().__init__(player, agent)
+        self._kinds = kinds
+
+    def on_receive(self, message: object) -> None:
+        self._kinds.append(type(message).__name__)
+        super().on_receive(message)
+
+
+def test_local_agent_seats_are_sent_requests_not_events():
+    # Everything a local agent knows comes in each RequestAction's observation: waking its thread with
+    # every batch of events would only cost time.
+    config = preset("aiwolf-5")
+    kinds: list[str] = []
+    seats = {p: TracingPlayerActor.start(p, RandomAgent(i), kinds) for i, p in enumerate(config.players)}
+    scheduler = ThreadingScheduler()
+    done: pykka.ThreadingFuture[GameFinished] = pykka.ThreadingFuture()
+    master = GameMasterActor.start(
+        Game.new(config, seed=5), seats, scheduler=scheduler, timeout_s=30, on_finished=done.set
+    )
+    try:
+        assert done.get(timeout=WAIT).outcome is not None
+    finally:
+        for ref in (master, *seats.values()):
+            ref.stop(block=True, timeout=5)
+        scheduler.close()
+    assert "RequestAction" in kinds
+    assert set(kinds) <= {"RequestAction", "ActionRejected"}
 
 
 def test_deliver_sequence_numbers_are_contiguous_per_view():

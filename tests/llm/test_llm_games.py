@@ -15,7 +15,7 @@ from actors.llm.reply import kinds_in
 from actors.messages import FULL_VIEW, GameFinished
 from engine import GameConfig, Outcome, PlayerId, Team, Termination, preset
 from engine.events import PlayerFaulted, Reasoned
-from tests.fakes import Collector
+from tests.fakes import Collector, ShownAgent
 from tests.llm.fake_ollama import KNOWN_MODEL, FakeOllama, Recorded, Reply, running_fake, valid_content
 
 CONFIG = preset("classic-8")
@@ -111,11 +111,10 @@ def half_bad(request: dict[str, Any], n: int) -> Reply:
 def test_bad_replies_fault_exactly_their_seats_and_reasoning_reaches_only_the_full_view():
     full = Collector()
     with running_fake(half_bad) as fake:
-        seats = llm_seats(CONFIG, fake, threading.BoundedSemaphore(8))
+        seats = {p: ShownAgent(a) for p, a in llm_seats(CONFIG, fake, threading.BoundedSemaphore(8)).items()}
         running = start_game(CONFIG, seats, seed=9, timeout_s=PHASE_S, observers=[(full, FULL_VIEW)])
         try:
             finished = running.wait(GAME_S)
-            received = {p: ref.proxy().received.get(timeout=5) for p, ref in running.players.items()}
         finally:
             running.stop()
         chats = fake.chats
@@ -139,8 +138,9 @@ def test_bad_replies_fault_exactly_their_seats_and_reasoning_reaches_only_the_fu
     # Reasoning: in the full view, for every decision of every seat; in no player's own stream.
     reasoned = [e for e in full.events if isinstance(e, Reasoned)]
     assert Counter(e.player for e in reasoned) == Counter(decisions)
-    for player, events in received.items():
-        assert events, player
+    for player, seat in seats.items():
+        assert len(seat.shown) == decisions.get(player, 0), player
+        events = seat.shown[-1].events if seat.shown else ()  # each observation holds all the ones before
         assert not [e for e in events if isinstance(e, Reasoned)], player
         assert not [e for e in events if e.type == "reasoned"], player
         assert all(e.player == player for e in events if isinstance(e, PlayerFaulted)), player
