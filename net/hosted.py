@@ -61,7 +61,7 @@ class Host:
         self.server = server
         self._own_scheduler = scheduler is None
         self.scheduler: Scheduler = scheduler if scheduler is not None else ThreadingScheduler()
-        self.games: list[HostedGame] = []
+        self.games: list[HostedGame] = []  # opened and not yet stopped
 
     def key(self, seed: int) -> bytes:
         """The secret key of game `seed` on this host."""
@@ -85,7 +85,7 @@ class Host:
 
     def close(self) -> None:
         """Stop every game's actors, then an own scheduler. Idempotent."""
-        for game in self.games:
+        for game in list(self.games):
             game.stop()
         if self._own_scheduler and isinstance(self.scheduler, ThreadingScheduler):
             self.scheduler.close()
@@ -215,6 +215,8 @@ class HostedGame:
         """Stop the game's actors (the server keeps the game for late readers). Idempotent."""
         if self.running is not None:
             self.running.stop()
+        if self in self.host.games:  # a long-lived host does not keep every game it hosted
+            self.host.games.remove(self)
 
     def close(self, *, wait: bool = False) -> None:
         """Stop, then make the server forget the game (a long-lived server must not keep every game's
