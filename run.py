@@ -27,7 +27,7 @@ from actors.gamelog import GameLogError, load_record
 from actors.heuristic import HeuristicAgent
 from actors.host_secret import HOST_SECRET_ENV, HostSecretError, load_host_secret
 from actors.llm import LLMAgent, LLMSettings, default_host
-from actors.llm.probe import LLMUnavailable, has_model, list_models
+from actors.llm.probe import LLMUnavailable, list_models, missing_llm_seats
 from actors.messages import FULL_VIEW, PUBLIC_VIEW, GameFinished, Recipient, View
 from actors.scripted import ScriptError
 from actors.specs import (
@@ -106,28 +106,13 @@ def check_llm_seats(
             shown = ", ".join(models[:SHOWN_MODELS]) + (", ..." if len(models) > SHOWN_MODELS else "")
             print(f"Ollama at {host} has {len(models)} model(s) ({shown}): seat them with --model NAME.")
         return True
-    available: dict[str, list[str] | str] = {}
-    problems: dict[str, list[PlayerId]] = {}
-    for player, agent in llm.items():
-        host, model = agent.settings.host, agent.settings.model
-        if host not in available:
-            try:
-                available[host] = list_models(host)
-            except LLMUnavailable as exc:
-                available[host] = str(exc)
-        found = available[host]
-        if isinstance(found, str):
-            problems.setdefault(found, []).append(player)
-        elif not has_model(found, model):
-            have = ", ".join(found) or "none"
-            problem = f"model {model!r} is not on {host} (it has: {have}; try: ollama pull {model})"
-            problems.setdefault(problem, []).append(player)
+    problems = missing_llm_seats({p: a.settings for p, a in llm.items()})
     for problem, players in problems.items():
         if args.require_llm:
             print(f"error: {problem} (--require-llm)", file=sys.stderr)
             return False
         print(f"Ollama: {problem}: {', '.join(players)} play the built-in agent instead.")
-        for player in players:
+        for player in map(PlayerId, players):
             agents[player] = HeuristicAgent(seat_seed(key, seed, list(agents).index(player)))
     return True
 

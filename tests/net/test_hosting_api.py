@@ -113,6 +113,7 @@ def test_the_deal_is_keyed_by_the_host_secret():
     with Host(SECRET) as host:
         game = host.open_game(CONFIG, {p: RandomAgent(i) for i, p in enumerate(CONFIG.players)}, seed=7)
         finished = game.play(wait_s=60.0)
+        assert host.games == []  # stopped: a long-lived host does not keep every game it hosted
     keyed = Game.new(CONFIG, seed=7, key=host.key(7))
     assert finished.roles == {p: keyed.role_of(p) for p in CONFIG.players}
     assert finished.game_id == game.game_id
