@@ -12,7 +12,6 @@ import argparse
 import logging
 import os
 import secrets
-import ssl
 import subprocess
 import sys
 import time
@@ -53,8 +52,8 @@ from engine import (
     seat_seed,
 )
 from engine.narration import narrate
-from net.exposure import is_loopback, reachable_hosts, tls_context
-from net.hosted import Host, HostedGame
+from net.exposure import is_loopback, reachable_hosts
+from net.hosted import Host, HostedGame, start_server
 from net.server import NetworkServer, ServerConfig
 
 EXIT_USAGE = 2
@@ -268,32 +267,19 @@ def _describe_agents(agents: Mapping[PlayerId, object]) -> str:
 
 
 def _start_server(args: argparse.Namespace) -> NetworkServer:
-    if args.keyfile and not args.certfile:
-        raise ValueError("--keyfile needs --certfile")
-    try:
-        tls = tls_context(args.certfile, args.keyfile) if args.certfile else None
-    except (OSError, ssl.SSLError) as exc:
-        raise ValueError(f"--certfile/--keyfile: {exc}") from None
-    ports = [args.port] if args.port is not None else [DEFAULT_PORT, 0]
-    for port in ports:
-        config = ServerConfig(
-            host=args.host,
-            port=port,
-            allow_origins=tuple(args.allow_origin),
-            public_names=tuple(args.public_name),
-            ssl_context=tls,
-        )
-        server = NetworkServer(config)
-        try:
-            server.start()
-        except OSError as exc:
-            last = exc
-            continue
-        if port == 0 and args.port is None:
-            print(f"Port {DEFAULT_PORT} is taken: listening on {server.port} instead.")
-        _announce(args, server)
-        return server
-    raise ValueError(f"cannot listen on {args.host}:{ports[-1]}: {last.strerror or last}")
+    config = ServerConfig(
+        host=args.host,
+        port=args.port if args.port is not None else DEFAULT_PORT,
+        allow_origins=tuple(args.allow_origin),
+        public_names=tuple(args.public_name),
+    )
+    server = start_server(
+        config, certfile=args.certfile, keyfile=args.keyfile, any_port_if_taken=args.port is None
+    )
+    if args.port is None and server.port != DEFAULT_PORT:
+        print(f"Port {DEFAULT_PORT} is taken: listening on {server.port} instead.")
+    _announce(args, server)
+    return server
 
 
 def _announce(args: argparse.Namespace, server: NetworkServer) -> None:

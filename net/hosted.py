@@ -18,7 +18,9 @@ Several games at once share the host's server and scheduler: open them, start th
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+import ssl
 import threading
 import uuid
 from collections.abc import Callable, Mapping, Sequence
@@ -31,14 +33,44 @@ from actors.host import RunningGame, Seat, start_game
 from actors.messages import GameFinished, Recipient, View
 from actors.scheduler import Scheduler, ThreadingScheduler
 from engine import GameConfig, PlayerId, Role, game_key, seat_seed
+from net.exposure import tls_context
 from net.hosting import GameNetwork
-from net.server import NetworkServer
+from net.server import NetworkServer, ServerConfig
 
 logger = logging.getLogger(__name__)
 
 #: Seed -> the built-in agent that takes a remote seat nobody came to.
 Fallback = Callable[[int], Agent]
 FORGET_WAIT_S = 10.0  # bound on waiting for the server to forget a closed game
+
+
+def start_server(
+    config: ServerConfig,
+    *,
+    certfile: Path | None = None,
+    keyfile: Path | None = None,
+    any_port_if_taken: bool = False,
+) -> NetworkServer:
+    """Start the server games are hosted on: TLS (wss://) from a PEM certificate chain and key; with
+    `any_port_if_taken`, a free port when `config.port` is taken. Raises ValueError saying why not."""
+    if keyfile and not certfile:
+        raise ValueError("--keyfile needs --certfile")
+    try:
+        tls = tls_context(certfile, keyfile) if certfile else None
+    except (OSError, ssl.SSLError) as exc:
+        raise ValueError(f"--certfile/--keyfile: {exc}") from None
+    ports = [config.port, 0] if any_port_if_taken else [config.port]
+    last: OSError | None = None
+    for port in ports:
+        server = NetworkServer(dataclasses.replace(config, port=port, ssl_context=tls))
+        try:
+            server.start()
+        except OSError as exc:
+            last = exc
+            continue
+        return server
+    reason = (last.strerror or last) if last is not None else "unknown"
+    raise ValueError(f"cannot listen on {config.host}:{ports[-1]}: {reason}")
 
 
 class Host:

@@ -15,7 +15,7 @@ from actors.heuristic import HeuristicAgent
 from actors.host import RunningGame
 from actors.scheduler import ManualScheduler
 from engine import Game, preset, seat_seed
-from net.hosted import Host
+from net.hosted import Host, start_server
 from net.server import NetworkServer, ServerConfig
 from tests.net.agents import AgentThread, RecordingAgent
 from tests.net.netutil import HOST, WAIT_S
@@ -143,3 +143,18 @@ def test_every_actor_is_stopped_when_the_host_block_fails():
     (running,) = started
     assert not running.master.is_alive()
     assert not any(ref.is_alive() for ref in running.players.values())
+
+
+def test_start_server_takes_a_free_port_only_when_asked_and_says_why_not(
+    make_server: Callable[[ServerConfig], NetworkServer],
+):
+    taken = make_server(ServerConfig(host=HOST, port=0)).port
+    with pytest.raises(ValueError, match=f"cannot listen on {HOST}:{taken}"):
+        start_server(ServerConfig(host=HOST, port=taken))
+    other = start_server(ServerConfig(host=HOST, port=taken), any_port_if_taken=True)
+    try:
+        assert other.port not in (0, taken)
+    finally:
+        other.stop()
+    with pytest.raises(ValueError, match="--keyfile needs --certfile"):
+        start_server(ServerConfig(host=HOST, port=0), keyfile=Path("key.pem"))
