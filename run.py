@@ -9,29 +9,35 @@ Wiring only: parse arguments, build the config and the agents, start the actors,
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import os
 import secrets
-import ssl
 import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from pydantic import ValidationError
 
-from actors.agents import Agent, RandomAgent
+from actors.agents import Agent
 from actors.gamelog import GameLogError, load_record
 from actors.heuristic import HeuristicAgent
-from actors.host import Seat, start_game
 from actors.host_secret import HOST_SECRET_ENV, HostSecretError, load_host_secret
-from actors.llm import PERSONAS, LLMAgent, LLMSettings, OllamaOptions, default_host
-from actors.llm.probe import LLMUnavailable, has_model, list_models
+from actors.llm import LLMAgent, LLMSettings, default_host
+from actors.llm.probe import LLMUnavailable, list_models, missing_llm_seats
 from actors.messages import FULL_VIEW, PUBLIC_VIEW, GameFinished, Recipient, View
-from actors.scripted import ScriptedAgent, ScriptError
+from actors.scripted import ScriptError
+from actors.specs import (
+    AGENT_KINDS,
+    LLMSettingsFor,
+    build_config,
+    parse_llm_options,
+    seat_specs,
+    validation_problems,
+)
+from actors.specs import build_agents as build_agents_from
 from actors.transcript import TranscriptActor
 from engine import (
     DEFAULT_SEED_BITS,
@@ -40,142 +46,47 @@ from engine import (
     GameConfig,
     PlayerId,
     ReplayError,
-    Rules,
     Team,
     game_key,
-    preset,
     replay,
     seat_seed,
 )
 from engine.narration import narrate
-from net.exposure import is_loopback, reachable_hosts, tls_context
-from net.hosting import GameNetwork
+from net.exposure import is_loopback, reachable_hosts
+from net.hosted import Host, HostedGame, start_server
 from net.server import NetworkServer, ServerConfig
 
 EXIT_USAGE = 2
 _WINNERS = {Team.VILLAGE: "the village wins", Team.WOLVES: "the wolves win", None: "no winner"}
-AGENT_KINDS = ("heuristic", "random", "scripted:PATH", "ollama:MODEL", "remote")
 DEFAULT_PORT = 8765
 SHOWN_MODELS = 6  # model names listed in the one-line Ollama status
 
 
-AgentFactory = Callable[[int, int], Agent | None]  # (seed, seat index) -> agent; None: a remote seat
-
-
-def _agent_factory(spec: str, args: argparse.Namespace, config: GameConfig) -> AgentFactory:
-    """Parse an agent spec into a factory; raises ValueError saying what is wrong."""
-    kind, _, arg = spec.partition(":")
-    if kind == "remote" and not arg:
-        return lambda _seed, _i: None
-    if kind == "heuristic" and not arg:
-        return lambda seed, _i: HeuristicAgent(seed)
-    if kind == "random" and not arg:
-        return lambda seed, _i: RandomAgent(seed)
-    if kind == "scripted":
-        if not arg:
-            raise ValueError("scripted needs a path: scripted:path/to/script.toml")
-        agent = ScriptedAgent.from_file(Path(arg))
-        return lambda _seed, _i: agent
-    if kind == "ollama":
-        if not arg:
-            raise ValueError("ollama needs a model: ollama:MODEL (e.g. ollama:llama3.2)")
-        settings = _llm_settings(args, arg)
-        return lambda seed, i: LLMAgent(
-            settings, config, persona=PERSONAS[(seed + i) % len(PERSONAS)], fallback=HeuristicAgent(seed)
-        )
-    raise ValueError(f"unknown agent {spec!r} (known: {', '.join(AGENT_KINDS)})")
-
-
-def _llm_settings(args: argparse.Namespace, model: str) -> LLMSettings:
-    options: dict[str, object] = {}
-    for item in args.llm_option:
-        key, sep, raw = item.partition("=")
-        if not sep:
-            raise ValueError(f"--llm-option takes KEY=VALUE, got {item!r}")
+def _llm_settings(args: argparse.Namespace) -> LLMSettingsFor:
+    def settings(model: str) -> LLMSettings:
+        options = parse_llm_options(args.llm_option)  # only when a seat asks for a model, as documented
         try:
-            options[key.strip()] = json.loads(raw)
-        except json.JSONDecodeError:
-            options[key.strip()] = raw
-    try:
-        return LLMSettings(
-            model=model,
-            host=args.ollama_host or default_host(),
-            timeout_s=args.llm_timeout,
-            max_retries=args.llm_retries,
-            parallel=args.llm_parallel,
-            options=OllamaOptions.model_validate(options),
-        )
-    except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-        raise ValueError(f"LLM settings: {problems}") from None
+            return LLMSettings(
+                model=model,
+                host=args.ollama_host or default_host(),
+                timeout_s=args.llm_timeout,
+                max_retries=args.llm_retries,
+                parallel=args.llm_parallel,
+                options=options,
+            )
+        except ValidationError as exc:
+            raise ValueError(f"LLM settings: {validation_problems(exc)}") from None
 
-
-def _parse_rules(items: Sequence[str], base: Rules) -> Rules:
-    values = base.to_dict()
-    for item in items:
-        key, sep, raw = item.partition("=")
-        if not sep:
-            raise ConfigError(f"--rule takes KEY=VALUE, got {item!r}")
-        key = key.strip().replace("-", "_")
-        if key not in values:
-            raise ConfigError(f"unknown rule {key!r} (known: {', '.join(values)})")
-        current = values[key]
-        if isinstance(current, bool):
-            if raw.lower() not in {"true", "false", "yes", "no", "1", "0"}:
-                raise ConfigError(f"rule {key} takes true or false, got {raw!r}")
-            values[key] = raw.lower() in {"true", "yes", "1"}
-        elif isinstance(current, int):
-            try:
-                values[key] = int(raw)
-            except ValueError:
-                raise ConfigError(f"rule {key} takes an integer, got {raw!r}") from None
-        else:
-            values[key] = raw
-    return Rules.from_dict(values)
-
-
-def _parse_roles(text: str) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    for part in filter(None, (p.strip() for p in text.split(","))):
-        name, sep, raw = part.partition("=")
-        if not sep or not raw.strip().isdigit():
-            raise ConfigError(f"--roles takes ROLE=COUNT,... (e.g. werewolf=2,seer=1), got {part!r}")
-        counts[name.strip()] = counts.get(name.strip(), 0) + int(raw)
-    return counts
-
-
-def build_config(args: argparse.Namespace) -> GameConfig:
-    """The game's config from --preset, --roles, --players and --rule."""
-    base = preset(args.preset)
-    rules = _parse_rules(args.rule, base.rules)
-    if args.roles is None and args.players is None:
-        return GameConfig(players=base.players, roles=base.roles, rules=rules, name=base.name)
-    roles = _parse_roles(args.roles) if args.roles is not None else {r.value: n for r, n in base.roles}
-    if args.roles is None:  # only the seat count changes: keep the preset's powers, fill with villagers
-        roles.pop("villager", None)
-    players = args.players if args.players is not None else len(base.players)
-    return GameConfig.build(roles, players=players, rules=rules, name="custom")
+    return settings
 
 
 def build_agents(
-    config: GameConfig, args: argparse.Namespace, seed: int, key: bytes | None = None
+    config: GameConfig, args: argparse.Namespace, seed: int, key: bytes
 ) -> dict[PlayerId, Agent | None]:
-    """One agent per seat (None: remote): --agent (or --model) for all, --remote N for the first N
-    seats, then each --seat override (by number from 1, or by name). Each seat's agent has its own
-    random stream, drawn from the game's key (`engine.seat_seed`): secret when the game is keyed."""
-    default = _agent_factory(f"ollama:{args.model}" if args.model else args.agent, args, config)
-    factories = dict.fromkeys(config.players, default)
-    if not 0 <= args.remote <= len(config.players):
-        raise ValueError(f"--remote must be between 0 and {len(config.players)}")
-    for player in config.players[: args.remote]:
-        factories[player] = _agent_factory("remote", args, config)
-    for item in args.seat:
-        seat, sep, spec = item.partition("=")
-        if not sep:
-            raise ValueError(f"--seat takes SEAT=AGENT (e.g. 3=random), got {item!r}")
-        player = _seat_name(config, seat.strip())
-        factories[player] = _agent_factory(spec.strip(), args, config)
-    return {p: factories[p](seat_seed(key, seed, i), i) for i, p in enumerate(config.players)}
+    """One agent per seat (None: remote), from --agent (or --model), --remote and --seat."""
+    default = f"ollama:{args.model}" if args.model else args.agent
+    specs = seat_specs(config, default, remote=args.remote, seats=args.seat)
+    return build_agents_from(config, specs, seed=seed, key=key, llm_settings=_llm_settings(args))
 
 
 def check_llm_seats(
@@ -194,42 +105,15 @@ def check_llm_seats(
             shown = ", ".join(models[:SHOWN_MODELS]) + (", ..." if len(models) > SHOWN_MODELS else "")
             print(f"Ollama at {host} has {len(models)} model(s) ({shown}): seat them with --model NAME.")
         return True
-    available: dict[str, list[str] | str] = {}
-    problems: dict[str, list[PlayerId]] = {}
-    for player, agent in llm.items():
-        host, model = agent.settings.host, agent.settings.model
-        if host not in available:
-            try:
-                available[host] = list_models(host)
-            except LLMUnavailable as exc:
-                available[host] = str(exc)
-        found = available[host]
-        if isinstance(found, str):
-            problems.setdefault(found, []).append(player)
-        elif not has_model(found, model):
-            have = ", ".join(found) or "none"
-            problem = f"model {model!r} is not on {host} (it has: {have}; try: ollama pull {model})"
-            problems.setdefault(problem, []).append(player)
+    problems = missing_llm_seats({p: a.settings for p, a in llm.items()})
     for problem, players in problems.items():
         if args.require_llm:
             print(f"error: {problem} (--require-llm)", file=sys.stderr)
             return False
         print(f"Ollama: {problem}: {', '.join(players)} play the built-in agent instead.")
-        for player in players:
+        for player in map(PlayerId, players):
             agents[player] = HeuristicAgent(seat_seed(key, seed, list(agents).index(player)))
     return True
-
-
-def _seat_name(config: GameConfig, key: str) -> PlayerId:
-    if key.isdigit():
-        number = int(key)
-        if not 1 <= number <= len(config.players):
-            raise ValueError(f"seat {number} does not exist (seats 1-{len(config.players)})")
-        return config.players[number - 1]
-    for p in config.players:
-        if p.lower() == key.lower():
-            return p
-    raise ValueError(f"no seat named {key!r} (seats: {', '.join(config.players)})")
 
 
 def _use_colour(choice: str) -> bool:
@@ -360,17 +244,17 @@ def _replay_parser() -> argparse.ArgumentParser:
 
 
 def _open_viewer(
-    network: GameNetwork, server: NetworkServer, args: argparse.Namespace
+    game: HostedGame, server: NetworkServer, args: argparse.Namespace
 ) -> subprocess.Popen[bytes]:
     """Open the viewer on this game's full view, in its own process."""
     from viewer.app import launch  # noqa: PLC0415 - pygame is imported only when asked for
 
     local = "127.0.0.1" if args.host in ("0.0.0.0", "::", "") else args.host
     extra = ("--until-over", str(args.viewer_snapshot)) if args.viewer_snapshot else ()
-    return launch(network.url(local, "viewer", "ui"), server.lobby.admin_token, *extra)
+    return launch(game.url(local, "viewer", "ui"), server.lobby.admin_token, *extra)
 
 
-def _describe_agents(agents: dict[PlayerId, Agent | None]) -> str:
+def _describe_agents(agents: Mapping[PlayerId, object]) -> str:
     names = []
     for agent in agents.values():
         if agent is None:
@@ -383,32 +267,19 @@ def _describe_agents(agents: dict[PlayerId, Agent | None]) -> str:
 
 
 def _start_server(args: argparse.Namespace) -> NetworkServer:
-    if args.keyfile and not args.certfile:
-        raise ValueError("--keyfile needs --certfile")
-    try:
-        tls = tls_context(args.certfile, args.keyfile) if args.certfile else None
-    except (OSError, ssl.SSLError) as exc:
-        raise ValueError(f"--certfile/--keyfile: {exc}") from None
-    ports = [args.port] if args.port is not None else [DEFAULT_PORT, 0]
-    for port in ports:
-        config = ServerConfig(
-            host=args.host,
-            port=port,
-            allow_origins=tuple(args.allow_origin),
-            public_names=tuple(args.public_name),
-            ssl_context=tls,
-        )
-        server = NetworkServer(config)
-        try:
-            server.start()
-        except OSError as exc:
-            last = exc
-            continue
-        if port == 0 and args.port is None:
-            print(f"Port {DEFAULT_PORT} is taken: listening on {server.port} instead.")
-        _announce(args, server)
-        return server
-    raise ValueError(f"cannot listen on {args.host}:{ports[-1]}: {last.strerror or last}")
+    config = ServerConfig(
+        host=args.host,
+        port=args.port if args.port is not None else DEFAULT_PORT,
+        allow_origins=tuple(args.allow_origin),
+        public_names=tuple(args.public_name),
+    )
+    server = start_server(
+        config, certfile=args.certfile, keyfile=args.keyfile, any_port_if_taken=args.port is None
+    )
+    if args.port is None and server.port != DEFAULT_PORT:
+        print(f"Port {DEFAULT_PORT} is taken: listening on {server.port} instead.")
+    _announce(args, server)
+    return server
 
 
 def _announce(args: argparse.Namespace, server: NetworkServer) -> None:
@@ -428,30 +299,18 @@ def _announce(args: argparse.Namespace, server: NetworkServer) -> None:
         )
 
 
-def _seat_remote_agents(
-    network: GameNetwork,
-    config: GameConfig,
-    agents: dict[PlayerId, Agent | None],
-    args: argparse.Namespace,
-    *,
-    seed: int,
-    key: bytes,
-) -> None:
-    """Print where each remote seat connects, wait for them, give the empty ones to built-in agents."""
-    host = args.url_host
-    for player, seat in network.seats.items():
-        number = config.players.index(player) + 1
-        print(f"Seat {number} ({player}): {network.url(host, player, 'agent', seat.token)}")
-    if not network.seats:
-        return
-    print(f"Waiting up to {args.join_timeout:g} s for {len(network.seats)} remote agent(s)...", flush=True)
-    missing = network.wait_for_agents(args.join_timeout)
-    network.release(missing)
-    for player in missing:
+def _seat_remote_agents(game: HostedGame, args: argparse.Namespace) -> None:
+    """Print where each remote seat connects, wait for them; the built-in agent takes each empty one."""
+    players = game.config.players
+    for player, token in game.tokens.items():
         print(
-            f"Seat {config.players.index(player) + 1} ({player}): nobody came; the built-in agent takes it."
+            f"Seat {players.index(player) + 1} ({player}): {game.url(args.url_host, player, 'agent', token)}"
         )
-        agents[player] = HeuristicAgent(seat_seed(key, seed, config.players.index(player)))
+    if not game.tokens:
+        return
+    print(f"Waiting up to {args.join_timeout:g} s for {len(game.tokens)} remote agent(s)...", flush=True)
+    for player in game.wait_for_agents(args.join_timeout):
+        print(f"Seat {players.index(player) + 1} ({player}): nobody came; the built-in agent takes it.")
 
 
 def play(argv: Sequence[str]) -> int:
@@ -463,8 +322,9 @@ def play(argv: Sequence[str]) -> int:
     # 128 bits: a small default seed can be found by search from what spectators see (docs/security.md).
     seed = args.seed if args.seed is not None else secrets.randbits(DEFAULT_SEED_BITS)
     try:
-        key = game_key(load_host_secret(args.host_secret), seed)
-        config = build_config(args)
+        secret = load_host_secret(args.host_secret)
+        config = build_config(args.preset, roles=args.roles, players=args.players, rules=args.rule)
+        key = game_key(secret, seed)
         agents = build_agents(config, args, seed, key)
     except (ConfigError, ScriptError, ValueError, HostSecretError) as exc:
         parser.error(str(exc))
@@ -480,37 +340,20 @@ def play(argv: Sequence[str]) -> int:
     transcript = None
     viewer = None
     try:
-        network = GameNetwork(
-            server, game_id, [p for p, a in agents.items() if a is None], grace_s=args.grace
-        )
-        print(f"Loup-Garou: {config.name}, {len(config.players)} players, seed {seed}, game {game_id}.")
-        print(f"Spectators: {network.url(args.url_host, 'YOUR-NAME', 'ui')}")
-        print(
-            f"Full view (secrets): {network.url(args.url_host, 'YOUR-NAME', 'ui', server.lobby.admin_token)}"
-        )
-        viewer = _open_viewer(network, server, args) if args.viewer else None
-        _seat_remote_agents(network, config, agents, args, seed=seed, key=key)
-        print(f"Agents: {_describe_agents(agents)}.")
-        observers: list[tuple[Recipient, View]] = list(network.observers)
-        if not args.quiet:
-            transcript = TranscriptActor.start(sys.stdout.write, colour=_use_colour(args.color))
-            observers.append((transcript, FULL_VIEW if args.full else PUBLIC_VIEW))
-        seats: dict[PlayerId, Seat] = {p: a if a is not None else network.seats[p] for p, a in agents.items()}
-        running = start_game(
-            config,
-            seats,
-            seed=seed,
-            timeout_s=args.deadline,
-            log_path=log_path,
-            observers=observers,
-            game_id=game_id,
-            key=key,
-        )
-        try:
-            network.bind(running.master)
-            finished = running.wait()
-        finally:
-            running.stop()
+        with Host(secret, server=server) as host:
+            game = host.open_game(config, agents, seed=seed, game_id=game_id, grace_s=args.grace)
+            print(f"Loup-Garou: {config.name}, {len(config.players)} players, seed {seed}, game {game_id}.")
+            print(f"Spectators: {game.url(args.url_host, 'YOUR-NAME', 'ui')}")
+            admin = server.lobby.admin_token
+            print(f"Full view (secrets): {game.url(args.url_host, 'YOUR-NAME', 'ui', admin)}")
+            viewer = _open_viewer(game, server, args) if args.viewer else None
+            _seat_remote_agents(game, args)
+            print(f"Agents: {_describe_agents(game.seats)}.")
+            observers: list[tuple[Recipient, View]] = []
+            if not args.quiet:
+                transcript = TranscriptActor.start(sys.stdout.write, colour=_use_colour(args.color))
+                observers.append((transcript, FULL_VIEW if args.full else PUBLIC_VIEW))
+            finished = game.play(timeout_s=args.deadline, log_path=log_path, observers=observers)
     except KeyboardInterrupt:
         print("\nInterrupted: every actor was stopped.", file=sys.stderr)
         return 130

@@ -2,10 +2,11 @@
 
     python -m bench.many_games [--games 50] [--rounds 3] [--write-docs]
 
-One `NetworkServer` in this process (as `run.py` hosts it, spectator hubs included) and one shared
-`ThreadingScheduler`. Each round: N games are registered, the agent pool (`bench.agentpool`: another
-process, one Trio loop, N x 8 WebSockets; random legal answers sent as soon as a request arrives,
-~400-character speeches) connects every seat, then all N games start together and run to their end.
+One `NetworkServer` in this process and one `net.hosted.Host` (as `run.py` hosts games: spectator
+hubs, one shared `ThreadingScheduler`, keyed games). Each round: N games are registered, the agent
+pool (`bench.agentpool`: another process, one Trio loop, N x 8 WebSockets; random legal answers sent
+as soon as a request arrives, ~400-character speeches) connects every seat, then all N games start
+together and run to their end.
 With two or more cores this process is pinned to CPU 0 and the pool to CPU 1, so the agents never
 take the server's core.
 
@@ -28,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import hashlib
 import json
 import os
 import statistics
@@ -37,16 +39,15 @@ import time
 from pathlib import Path
 from typing import Any
 
-from actors.host import RunningGame, start_game
-from actors.scheduler import ThreadingScheduler
 from bench.agentpool import AgentPool
 from bench.docs import replace_section
 from bench.engine_bench import commit, machine
 from engine import preset
-from net.hosting import GameNetwork
+from net.hosted import Host, HostedGame
 from net.server import NetworkServer, ServerConfig
 
 CONFIG = preset("classic-8")
+BENCH_SECRET = hashlib.sha256(b"loupgarou/bench").digest()  # fixed: the same games on every run
 JOIN_WAIT_S = 60.0
 GAME_WAIT_S = 300.0
 TICKS = os.sysconf("SC_CLK_TCK")
@@ -88,51 +89,31 @@ def log_latencies(path: Path) -> tuple[list[float], list[float], int]:
     return master, seat, faults
 
 
-def run_round(
-    server: NetworkServer,
-    pool: AgentPool,
-    *,
-    scheduler: ThreadingScheduler,
-    games: int,
-    first_seed: int,
-    folder: Path,
-) -> dict[str, Any]:
-    """Play `games` games at once; returns the round's figures."""
-    nets: list[GameNetwork] = []
-    for i in range(games):
-        game_id = f"many-{first_seed + i}"
-        net = GameNetwork(server, game_id, CONFIG.players, clock=scheduler.now)
-        nets.append(net)
-        pool.play(game_id, server.port, first_seed + i, [(p, s.token) for p, s in net.seats.items()])
-    for net in nets:
-        missing = net.wait_for_agents(JOIN_WAIT_S)
-        if missing:
-            raise RuntimeError(f"{net.game_id}: agents missing: {missing}")
-    running: list[RunningGame] = []
+def run_round(host: Host, pool: AgentPool, *, games: int, first_seed: int, folder: Path) -> dict[str, Any]:
+    """Play `games` games at once on `host`; returns the round's figures."""
+    assert host.server is not None
+    hosted: list[HostedGame] = []
+    for seed in range(first_seed, first_seed + games):
+        game = host.open_game(CONFIG, dict.fromkeys(CONFIG.players), seed=seed, game_id=f"many-{seed}")
+        hosted.append(game)
+        pool.play(game.game_id, host.server.port, seed, list(game.tokens.items()))
+    for game in hosted:
+        if missing := game.wait_for_agents(JOIN_WAIT_S):
+            raise RuntimeError(f"{game.game_id}: agents missing: {missing}")
     cpu0, pool0 = os.times(), process_cpu_s(pool.process.pid)
     start = time.perf_counter()
     try:
-        for i, net in enumerate(nets):
-            game = start_game(
-                CONFIG,
-                dict(net.seats),
-                seed=first_seed + i,
-                scheduler=scheduler,
-                observers=net.observers,
-                game_id=net.game_id,
-                log_path=folder / f"{net.game_id}.jsonl",
-            )
-            running.append(game)
-            net.bind(game.master)
-        finished = [game.wait(GAME_WAIT_S) for game in running]
+        for game in hosted:
+            game.start(log_path=folder / f"{game.game_id}.jsonl")
+        finished = [game.wait(GAME_WAIT_S) for game in hosted]
         elapsed = time.perf_counter() - start
     finally:
-        for game in running:
+        for game in hosted:
             game.stop()
     cpu1, pool1 = os.times(), process_cpu_s(pool.process.pid)
-    reports = [pool.report(JOIN_WAIT_S) for _ in nets]
-    for net in nets:
-        net.close()  # forget the round's games: the next round starts from a clean lobby
+    reports = [pool.report(JOIN_WAIT_S) for _ in hosted]
+    for game in hosted:
+        game.close()  # forget the round's games: the next round starts from a clean lobby
     problems = [
         f"{r['game']}/{p}: {s['error'] or 'no game_over'}"
         for r in reports
@@ -145,8 +126,8 @@ def run_round(
     master: list[float] = []
     seat: list[float] = []
     faults = 0
-    for net in nets:
-        m, s, f = log_latencies(folder / f"{net.game_id}.jsonl")
+    for game in hosted:
+        m, s, f = log_latencies(folder / f"{game.game_id}.jsonl")
         master += m
         seat += s
         faults += f
@@ -174,15 +155,14 @@ def run(games: int, rounds: int, *, pin: bool = True) -> tuple[list[dict[str, An
     server = NetworkServer(ServerConfig(port=0))
     server.start()
     pool = AgentPool(cpu=1 if pinned else None)
-    scheduler = ThreadingScheduler()
+    host = Host(BENCH_SECRET, server=server)  # one shared scheduler; every game keyed
     results = []
     try:
         with tempfile.TemporaryDirectory(prefix="many-games-") as folder:
             for r in range(rounds):
                 result = run_round(
-                    server,
+                    host,
                     pool,
-                    scheduler=scheduler,
                     games=games,
                     first_seed=1 + r * games,
                     folder=Path(folder),
@@ -190,7 +170,7 @@ def run(games: int, rounds: int, *, pin: bool = True) -> tuple[list[dict[str, An
                 print(json.dumps(result), file=sys.stderr, flush=True)
                 results.append(result)
     finally:
-        scheduler.close()
+        host.close()
         pool.close()
         server.stop()
     return results, pinned

@@ -2,18 +2,18 @@
 
     python -m bench.soak [--games 1000] [--every 50] [--variants closed,kept] [--write-docs]
 
-Each variant runs in a fresh process (`--one VARIANT`): one `NetworkServer` (in-process, as `run.py`
-hosts it, with its spectator hubs) and one shared `ThreadingScheduler`; classic-8 games one after
-another, seeds 1..N, every seat played over loopback by the agent pool (`bench.agentpool`: one other
-process, one Trio loop, random legal answers at once, ~400-character speeches). With two or more
-cores the server process is pinned to CPU 0 and the pool to CPU 1.
+Each variant runs in a fresh process (`--one VARIANT`): one `NetworkServer` (in-process) and one
+`net.hosted.Host` (as `run.py` hosts games: spectator hubs, one shared `ThreadingScheduler`);
+classic-8 games one after another, seeds 1..N, every seat played over loopback by the agent pool
+(`bench.agentpool`: one other process, one Trio loop, random legal answers at once, ~400-character
+speeches). With two or more cores the server process is pinned to CPU 0 and the pool to CPU 1.
 
 Every `--every` games (and before the first) the server process samples: its thread count; its RSS
 as it is (`/proc/self/statm`); its RSS after `gc.collect()` and `malloc_trim(0)` (live memory: the
 server raises the collector's generation-2 threshold to 1000, so garbage can wait long); and how many
 games the lobby still holds. Variants:
 
-- `closed`: each game is closed after its end (`GameNetwork.close()`), as a long-lived host should.
+- `closed`: each game is closed after its end (`HostedGame.close()`), as a long-lived host should.
 - `kept`: games are never closed; the lobby keeps each one with every frame of every view (what the
   server did before `GameNetwork.close` existed, and what a host that forgets to close gets).
 
@@ -27,6 +27,7 @@ import contextlib
 import ctypes
 import datetime
 import gc
+import hashlib
 import json
 import os
 import subprocess
@@ -36,17 +37,16 @@ import time
 from pathlib import Path
 from typing import Any
 
-from actors.host import start_game
-from actors.scheduler import ThreadingScheduler
 from bench.agentpool import AgentPool
 from bench.docs import replace_section
 from bench.engine_bench import commit, machine
 from engine import preset
-from net.hosting import GameNetwork
+from net.hosted import Host
 from net.server import NetworkServer, ServerConfig
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = preset("classic-8")
+BENCH_SECRET = hashlib.sha256(b"loupgarou/bench").digest()  # fixed: the same games on every run
 VARIANTS = ("closed", "kept")
 PAGE = os.sysconf("SC_PAGE_SIZE")
 GAME_WAIT_S = 120.0
@@ -75,31 +75,18 @@ def pin(cpu: int) -> bool:
     return False
 
 
-def play_one(
-    server: NetworkServer, pool: AgentPool, scheduler: ThreadingScheduler, number: int, *, close: bool
-) -> dict[str, Any]:
+def play_one(host: Host, pool: AgentPool, number: int, *, close: bool) -> dict[str, Any]:
     """Host game `number` with every seat played by the pool; returns the pool's report."""
-    game_id = f"soak-{number}"
-    net = GameNetwork(server, game_id, CONFIG.players, clock=scheduler.now)
-    pool.play(game_id, server.port, number, [(p, seat.token) for p, seat in net.seats.items()])
-    missing = net.wait_for_agents(JOIN_WAIT_S)
-    if missing:
+    assert host.server is not None
+    game = host.open_game(CONFIG, dict.fromkeys(CONFIG.players), seed=number, game_id=f"soak-{number}")
+    game_id = game.game_id
+    pool.play(game_id, host.server.port, number, list(game.tokens.items()))
+    if missing := game.wait_for_agents(JOIN_WAIT_S):
         raise RuntimeError(f"{game_id}: agents missing: {missing}")
-    running = start_game(
-        CONFIG, dict(net.seats), seed=number, scheduler=scheduler, observers=net.observers, game_id=game_id
-    )
-    try:
-        net.bind(running.master)
-        finished = running.wait(GAME_WAIT_S)
-    finally:
-        running.stop()
+    finished = game.play(wait_s=GAME_WAIT_S)
     report = pool.report(JOIN_WAIT_S)
     if close:
-        net.close()
-        done = threading.Event()
-        server.call_soon(done.set)  # Trio runs callbacks in order: the close is done when this is
-        if not done.wait(JOIN_WAIT_S):
-            raise RuntimeError("the server did not close the game")
+        game.close(wait=True)
     problems = [
         f"{p}: {s['error'] or 'no game_over'}"
         for p, s in report["seats"].items()
@@ -116,7 +103,7 @@ def run_variant(variant: str, games: int, every: int) -> dict[str, Any]:
     server = NetworkServer(ServerConfig(port=0))
     server.start()
     pool = AgentPool(cpu=1 if pinned else None)
-    scheduler = ThreadingScheduler()
+    host = Host(BENCH_SECRET, server=server)  # one shared scheduler; every game keyed
     samples: list[dict[str, Any]] = []
     start = time.perf_counter()
 
@@ -140,12 +127,12 @@ def run_variant(variant: str, games: int, every: int) -> dict[str, Any]:
         sample(0)
         start = time.perf_counter()
         for number in range(1, games + 1):
-            play_one(server, pool, scheduler, number, close=variant == "closed")
+            play_one(host, pool, number, close=variant == "closed")
             if number % every == 0 or number == games:
                 sample(number)
         elapsed = time.perf_counter() - start
     finally:
-        scheduler.close()
+        host.close()
         pool_cpu = pool.close()
         server.stop()
     usage = os.times()
@@ -215,7 +202,7 @@ def section(results: dict[str, dict[str, Any]], command: str, every: int) -> str
         f"every {every} games: thread count, RSS as it is and, in parentheses, after `gc.collect()` and "
         "`malloc_trim(0)` (live memory; the server sets the collector's generation-2 threshold to 1000, "
         "so garbage may wait long), games still held by the lobby. `closed`: each game is closed after "
-        "its end (`GameNetwork.close()`, as a long-lived host should); `kept`: never closed, so the "
+        "its end (`HostedGame.close()`, as a long-lived host should); `kept`: never closed, so the "
         "lobby keeps every game with every frame of every view (the server before `GameNetwork.close` "
         "existed); everything else identical. Between games the server process runs the main thread, "
         "the server's Trio thread (`network`), the shared scheduler and the bench's reader of the "

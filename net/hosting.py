@@ -1,8 +1,8 @@
 """The network side of one hosted game: its remote seats (with their secret tokens) and spectator hubs.
 
-Used by `run.py` and the tests: reserve seats before the game starts, print where to connect, wait
-for the agents (seats nobody took can be released and given to built-in agents), then pass the seats
-and the hubs to `actors.host.start_game` like any other seats and subscribers.
+The network half of `net.hosted.HostedGame` (the API that hosts games): reserve seats before the game
+starts, wait for the agents (seats nobody took can be released and given to built-in agents), then
+pass the seats and the hubs to `actors.host.start_game` like any other seats and subscribers.
 """
 
 from __future__ import annotations

@@ -20,13 +20,13 @@ from typing import Any
 import pytest
 
 from actors.agents import RandomAgent
-from actors.host import start_game
 from actors.messages import FULL_VIEW, GameFinished
-from engine import ROLE_SPECS, GameConfig, Role, preset
+from engine import ROLE_SPECS, Game, GameConfig, Role, preset
 from engine.events import PlayerFaulted
 from net.client import ServerFrameModel, SpectatorClient
 from net.connection import ConnectionConfig
 from net.errors import CLOSE_GAME_OVER
+from net.hosted import Host
 from net.hosting import GameNetwork
 from net.protocol import ErrorFrame, EventFrame, GameOver, RequestFrame, Welcome
 from net.server import NetworkServer, ServerConfig
@@ -48,6 +48,7 @@ from tests.net.netutil import (
 
 CONFIG = preset("classic-8")
 GAME_WAIT_S = 60.0
+SECRET = bytes(range(32))  # fixed host secret: each seed is the same game on every run
 
 
 # ---------------------------------------------------------------------------------------- the cast
@@ -118,47 +119,46 @@ def play(
     before_start: Callable[[GameNetwork], None] = lambda net: None,
 ) -> Played:
     """Host one game on `server` with 8 SDK agents and 2 spectators; stops everything it started."""
-    net = GameNetwork(server, game_id, config.players)
     seats: dict[str, Seat] = {}
     watchers: list[Watcher] = []
-    running = None
-    try:
-        for i, (player, seat) in enumerate(net.seats.items()):
-            client = RecordingAgent(
-                net.url(HOST, f"agent-{player}", "agent"),
-                token=seat.token,
-                reconnect_delay=0.05,
-                receive_timeout=0.2,
-            )
-            seats[player] = Seat(player, client, (hooks or {}).get(player), random.Random(seed * 100 + i))
-            seats[player].start()
-        assert net.wait_for_agents(WAIT_S) == []
-        public = Watcher(net.url(HOST, "public-watcher", "ui"))
-        watchers.append(public)
-        full = Watcher(net.url(HOST, "full-watcher", "observer"), token=server.lobby.admin_token)
-        watchers.append(full)
-        assert public.welcomed.wait(WAIT_S)
-        assert full.welcomed.wait(WAIT_S)
-        before_start(net)
-        start = time.monotonic()
-        running = start_game(config, dict(net.seats), seed=seed, observers=net.observers, game_id=game_id)
-        net.bind(running.master)
-        finished = running.wait(GAME_WAIT_S)
-        seconds = time.monotonic() - start
-        for seat in seats.values():
-            assert seat.thread is not None
-            seat.thread.join(WAIT_S)
-            assert not seat.thread.is_alive(), f"{seat.player}'s agent did not finish"
-        for watcher in watchers:
-            watcher.thread.join(WAIT_S)
-        return Played(finished, seconds, seats, public, full)
-    finally:
-        if running is not None:
-            running.stop()
-        for watcher in watchers:
-            watcher.close()
-        for seat in seats.values():
-            seat.stop()  # a stuck agent: its reconnections fail once the server stops
+    with Host(SECRET, server=server) as host:
+        game = host.open_game(config, dict.fromkeys(config.players), seed=seed, game_id=game_id)
+        try:
+            for i, (player, token) in enumerate(game.tokens.items()):
+                client = RecordingAgent(
+                    game.url(HOST, f"agent-{player}", "agent"),
+                    token=token,
+                    reconnect_delay=0.05,
+                    receive_timeout=0.2,
+                )
+                rng = random.Random(seed * 100 + i)
+                seats[player] = Seat(player, client, (hooks or {}).get(player), rng).start()
+            assert game.wait_for_agents(WAIT_S) == []
+            public = Watcher(game.url(HOST, "public-watcher", "ui"))
+            watchers.append(public)
+            full = Watcher(game.url(HOST, "full-watcher", "observer"), token=server.lobby.admin_token)
+            watchers.append(full)
+            assert public.welcomed.wait(WAIT_S)
+            assert full.welcomed.wait(WAIT_S)
+            assert game.network is not None
+            before_start(game.network)
+            start = time.monotonic()
+            game.start()
+            finished = game.wait(GAME_WAIT_S)
+            seconds = time.monotonic() - start
+            for seat in seats.values():
+                assert seat.thread is not None
+                seat.thread.join(WAIT_S)
+                assert not seat.thread.is_alive(), f"{seat.player}'s agent did not finish"
+            for watcher in watchers:
+                watcher.thread.join(WAIT_S)
+            return Played(finished, seconds, seats, public, full)
+        finally:
+            game.stop()
+            for watcher in watchers:
+                watcher.close()
+            for seat in seats.values():
+                seat.stop()  # a stuck agent: its reconnections fail once the server stops
 
 
 @pytest.fixture
@@ -335,24 +335,18 @@ def test_agent_reconnects_mid_game_and_loses_nothing(server):
 def test_an_agent_gone_for_longer_than_the_grace_period_forfeits_its_seat(server):
     """The seat is given up (defaults from then on, without waiting for deadlines) and the game ends."""
     config = preset("aiwolf-5")
-    net = GameNetwork(server, "grace", ["Alice"], grace_s=0.3)
-    gone = RawWebSocket(server.port, "/ws/alice?client_type=agent")
-    try:
-        gone.send_text(hello(net.seats["Alice"].token))
-        assert net.wait_for_agents(WAIT_S) == []
-    finally:
-        gone.close()  # and never comes back
     seats: dict[str, Any] = {p: RandomAgent(i) for i, p in enumerate(config.players) if p != "Alice"}
-    seats["Alice"] = net.seats["Alice"]
     watcher = Collector()
-    running = start_game(
-        config, seats, seed=5, timeout_s=60, observers=[(watcher, FULL_VIEW)], game_id="grace"
-    )
-    try:
-        net.bind(running.master)
-        finished = running.wait(GAME_WAIT_S)  # with 60 s deadlines, only the forfeit lets it end in time
-    finally:
-        running.stop()
+    with Host(SECRET, server=server) as host:
+        game = host.open_game(config, {**seats, "Alice": None}, seed=5, game_id="grace", grace_s=0.3)
+        gone = RawWebSocket(server.port, "/ws/alice?client_type=agent")
+        try:
+            gone.send_text(hello(game.tokens["Alice"]))
+            assert game.wait_for_agents(WAIT_S) == []
+        finally:
+            gone.close()  # and never comes back
+        # with 60 s deadlines, only the forfeit lets it end in time
+        finished = game.play(timeout_s=60, observers=[(watcher, FULL_VIEW)], wait_s=GAME_WAIT_S)
     assert finished.outcome is not None
     faults = [e for e in watcher.events if isinstance(e, PlayerFaulted)]
     assert [f.player for f in faults] == ["Alice"]
@@ -422,23 +416,25 @@ def _forfeit(clients: Clients, port: int, token: str, alice: Any, full: Any) -> 
 
 def test_answers_that_are_not_applied_get_rejected_and_only_illegal_ones_fault(server):
     """Illegal, duplicate, late and given-up answers each get `rejected`; the game ends with 4000 closes."""
-    config = preset("aiwolf-5")  # seed 1: Alice is the werewolf, Bruno the seer
-    net = GameNetwork(server, "answers", ["Alice", "Bruno"], grace_s=0.3)
-    seats: dict[str, Any] = {p: RandomAgent(i) for i, p in enumerate(config.players) if p not in net.seats}
-    seats.update(net.seats)
-    with open_clients() as clients:
+    config = preset("aiwolf-5")
+    deal = Game.new(config, seed=1)  # the unkeyed deal of seed 1: Alice is the werewolf, Bruno the seer
+    roles = {p: deal.role_of(p) for p in config.players}
+    seats: dict[str, Any] = {p: RandomAgent(i) for i, p in enumerate(config.players)}
+    seats.update(Alice=None, Bruno=None)
+    with Host(SECRET, server=server) as host, open_clients() as clients:
+        game = host.open_game(config, seats, seed=1, game_id="answers", grace_s=0.3)
+        tokens = game.tokens
         alice = clients.connect(server.port, "alice", "agent")
-        alice.send(hello(net.seats["Alice"].token))
+        alice.send(hello(tokens["Alice"]))
         bruno = clients.connect(server.port, "bruno", "agent")
-        bruno.send(hello(net.seats["Bruno"].token))
+        bruno.send(hello(tokens["Bruno"]))
         full = clients.connect(server.port, "tv", "observer")
         full.send(hello(server.lobby.admin_token))
         assert [receive(ws)["type"] for ws in (alice, bruno, full)] == ["welcome"] * 3
-        running = start_game(config, seats, seed=1, timeout_s=60, observers=net.observers, game_id="answers")
+        running = game.start(timeout_s=60, roles=roles)
         try:
-            net.bind(running.master)
             _night_answers(alice, bruno)
-            _forfeit(clients, server.port, net.seats["Alice"].token, alice, full)
+            _forfeit(clients, server.port, tokens["Alice"], alice, full)
             # Bruno plays on (abstaining) to the end: game_over, then the server closes with 4000.
             while (over := receive(bruno))["type"] != "game_over":
                 if over["type"] == "request":
@@ -451,7 +447,7 @@ def test_answers_that_are_not_applied_get_rejected_and_only_illegal_ones_fault(s
             running.stop()
         # Reconnecting after the end: the missed events, game_over, a 4000 close.
         again = clients.connect(server.port, "bruno-again", "agent")
-        again.send(hello(net.seats["Bruno"].token, resume_from=2))
+        again.send(hello(tokens["Bruno"], resume_from=2))
         frames, code = read_to_close(again)
         expected = audience_events(finished, over["roles"], "Bruno")
         assert (frames[0]["type"], frames[0]["resume_from"]) == ("welcome", 2)
@@ -462,18 +458,14 @@ def test_answers_that_are_not_applied_get_rejected_and_only_illegal_ones_fault(s
 
 def test_no_answer_before_the_deadline_abstains_and_faults(server):
     config = preset("aiwolf-5")
-    net = GameNetwork(server, "deadline", ["Bruno"])
     seats: dict[str, Any] = {p: RandomAgent(i) for i, p in enumerate(config.players) if p != "Bruno"}
-    seats["Bruno"] = net.seats["Bruno"]
-    with open_clients() as clients:
+    with Host(SECRET, server=server) as host, open_clients() as clients:
+        game = host.open_game(config, {**seats, "Bruno": None}, seed=1, game_id="deadline")
         bruno = clients.connect(server.port, "bruno", "agent")
-        bruno.send(hello(net.seats["Bruno"].token))
+        bruno.send(hello(game.tokens["Bruno"]))
         assert receive(bruno)["type"] == "welcome"
-        running = start_game(
-            config, seats, seed=1, timeout_s=0.5, observers=net.observers, game_id="deadline"
-        )
-        try:
-            net.bind(running.master)
+        with game:
+            game.start(timeout_s=0.5)
             night = receive_until(bruno, "request")
             assert night["seconds_left"] <= 0.5
             faulted = until_event(bruno, "player_faulted")  # nothing sent: the deadline passes
@@ -481,5 +473,3 @@ def test_no_answer_before_the_deadline_abstains_and_faults(server):
                 night["phase_id"],
                 "no action before the deadline",
             )
-        finally:
-            running.stop()

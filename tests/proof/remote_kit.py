@@ -11,7 +11,6 @@ import json
 import random
 import socket
 import struct
-import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping
@@ -21,11 +20,10 @@ from typing import Any
 
 from actors.gamelog import load_record
 from actors.host import Seat as LocalSeat
-from actors.host import start_game
 from actors.messages import FULL_VIEW, GameFinished
 from engine import ROLE_SPECS, GameConfig, PlayerId, Role, Termination, event_to_dict, replay
 from net.client import AgentClient
-from net.hosting import GameNetwork
+from net.hosted import Host
 from net.protocol import EventFrame, RequestFrame
 from net.server import NetworkServer
 from tests.fakes import Collector
@@ -33,6 +31,7 @@ from tests.net.agents import AgentThread, RecordingAgent
 from tests.net.netutil import HOST, WAIT_S
 
 GAME_WAIT_S = 60.0  # bound on one whole game
+SECRET = bytes(range(32))  # the proofs' host secret: fixed, so each seed is the same game every run
 
 
 class Killed(Exception):
@@ -97,60 +96,53 @@ def host_game(
 
     `full` (a fresh `Collector` by default) subscribes to the full view; `before_start` sees the
     agents, connected, just before the game starts. With `close`, the game is forgotten by the server
-    at the end (`GameNetwork.close`), and this returns once it is. Stops everything it started (game
+    at the end (`HostedGame.close`), and this returns once it is. Stops everything it started (game
     actors, agent threads) whatever happens.
     """
-    game_id = game_id or f"g-{seed}-{len(remote)}"
-    net = GameNetwork(server, game_id, [PlayerId(p) for p in remote], grace_s=grace_s)
+    seats: dict[PlayerId, LocalSeat | None] = {PlayerId(p): s for p, s in (local or {}).items()}
+    seats.update(dict.fromkeys(map(PlayerId, remote)))
     agents: dict[str, RemoteAgent] = {}
     full = full if full is not None else Collector()
-    running = None
-    try:
-        for i, (player, seat) in enumerate(net.seats.items()):
-            client = RecordingAgent(
-                net.url(HOST, f"agent-{player}", "agent"),
-                token=seat.token,
-                reconnect_attempts=20,
-                reconnect_delay=0.01,
-                receive_timeout=0.2,
-            )
-            agents[player] = RemoteAgent(player, client, remote[player], random.Random(seed * 100 + i))
-            agents[player].start()
-        assert net.wait_for_agents(WAIT_S) == []
-        seats: dict[PlayerId, LocalSeat] = {PlayerId(p): s for p, s in (local or {}).items()}
-        seats.update(net.seats)
-        if before_start is not None:
-            before_start(agents)
-        start = time.monotonic()
-        running = start_game(
-            config,
-            seats,
-            seed=seed,
-            timeout_s=timeout_s,
-            observers=[*net.observers, (full, FULL_VIEW)],
-            log_path=log_path,
-            game_id=game_id,
-            roles={PlayerId(p): r for p, r in roles.items()} if roles else None,
+    with Host(SECRET, server=server) as host:
+        game = host.open_game(
+            config, seats, seed=seed, game_id=game_id or f"g-{seed}-{len(remote)}", grace_s=grace_s
         )
-        net.bind(running.master)
-        finished = running.wait(GAME_WAIT_S)
-        seconds = time.monotonic() - start
-        for agent in agents.values():
-            assert agent.thread is not None
-            agent.thread.join(WAIT_S)
-            assert not agent.thread.is_alive(), f"{agent.player}'s agent did not finish"
-        return Hosted(finished, seconds, agents, full, log_path)
-    finally:
-        if running is not None:
-            running.stop()
-        for agent in agents.values():
-            if agent.client._link is not None and agent.thread is not None and agent.thread.is_alive():
-                agent.client.disconnect()
-        if close:
-            net.close()
-            done = threading.Event()
-            server.call_soon(done.set)  # the Trio thread runs its callbacks in order: close came first
-            assert done.wait(WAIT_S)
+        try:
+            tokens = game.tokens
+            for i, player in enumerate(remote):
+                client = RecordingAgent(
+                    game.url(HOST, f"agent-{player}", "agent"),
+                    token=tokens[PlayerId(player)],
+                    reconnect_attempts=20,
+                    reconnect_delay=0.01,
+                    receive_timeout=0.2,
+                )
+                rng = random.Random(seed * 100 + i)
+                agents[player] = RemoteAgent(player, client, remote[player], rng).start()
+            assert game.wait_for_agents(WAIT_S) == []
+            if before_start is not None:
+                before_start(agents)
+            start = time.monotonic()
+            game.start(
+                timeout_s=timeout_s,
+                observers=[(full, FULL_VIEW)],
+                log_path=log_path,
+                roles={PlayerId(p): r for p, r in roles.items()} if roles else None,
+            )
+            finished = game.wait(GAME_WAIT_S)
+            seconds = time.monotonic() - start
+            for agent in agents.values():
+                assert agent.thread is not None
+                agent.thread.join(WAIT_S)
+                assert not agent.thread.is_alive(), f"{agent.player}'s agent did not finish"
+            return Hosted(finished, seconds, agents, full, log_path)
+        finally:
+            game.stop()
+            for agent in agents.values():
+                if agent.client._link is not None and agent.thread is not None and agent.thread.is_alive():
+                    agent.client.disconnect()
+            if close:
+                game.close(wait=True)
 
 
 # ---------------------------------------------------------------------------------------- checks

@@ -340,7 +340,7 @@ STORM: dict[str, Hook | None] = {
 }
 
 
-@pytest.mark.parametrize("seed", [12, 23])  # seeds where every storm seat is asked 10+ times
+@pytest.mark.parametrize("seed", [12, 25])  # seeds where every storm seat is asked 10+ times
 def test_reconnect_storm_loses_nothing_and_faults_nobody(server, tmp_path, seed):
     hooks: dict[str, Hook | None] = {p: STORM.get(p) for p in PLAYERS}
     hosted = host_game(

@@ -35,11 +35,11 @@ from typing import Any
 
 import pytest
 
-from actors.host import start_game
 from actors.messages import GameFinished
 from engine import GameConfig, PlayerId, Role, Team, Termination, preset
 from engine.config import MAX_SPEECH_CHARS
 from net.connection import ConnectionConfig
+from net.hosted import Host
 from net.hosting import GameNetwork
 from net.protocol import TOKEN_RULE
 from net.server import NetworkServer, ServerConfig
@@ -71,6 +71,7 @@ ROLES = {
     PlayerId("Elise"): Role.VILLAGER,
 }
 GAME_WAIT_S = 60.0
+SECRET = bytes(range(32))  # fixed host secret: each case is the same game on every run
 GATE_S = 20.0  # the longest the other agents hold their answers while an attack runs
 LIMIT = "message too big (limit 131072 bytes)"
 EARLY_LIMIT = "message too big (limit 4096 bytes before hello)"
@@ -904,13 +905,17 @@ def play_case(server: NetworkServer, case: Case, baseline: Played | None = None)
     config: GameConfig = LONG_SPEECHES if case.long_speeches else CONFIG
     seed = zlib.crc32(case.name.encode())
     game_id = f"{case.name}-{next(_GAME_NUMBERS)}"
-    net = GameNetwork(server, game_id, config.players)
+    host = Host(SECRET, server=server)
+    game = host.open_game(config, dict.fromkeys(config.players), seed=seed, game_id=game_id)
+    assert game.network is not None
+    net = game.network
     ctx = Ctx(server, net, baseline)
     gate = threading.Event()
     if case.hold is None:
         gate.set()
     held: list[str] = []
     with cleanup() as later:
+        later.append(host.close)
         net_logger = logging.getLogger("net.connection")
         handler, level = _ListHandler(ctx.logs), net_logger.level
         net_logger.addHandler(handler)
@@ -941,13 +946,10 @@ def play_case(server: NetworkServer, case: Case, baseline: Played | None = None)
         mallory.connect()
         later.append(mallory.close)
         assert net.wait_for_agents(WAIT_S) == []
-        running = start_game(
-            config, dict(net.seats), seed=seed, observers=net.observers, game_id=game_id, roles=ROLES
-        )
-        later.append(running.stop)
-        net.bind(running.master)
+        game.start(roles=ROLES)
+        later.append(game.stop)
         result, window, ids = _play_mallory(mallory, case, ctx, gate)
-        finished = running.wait(GAME_WAIT_S)
+        finished = game.wait(GAME_WAIT_S)
         for agent in cast.values():
             agent.join()
         public.join()
