@@ -69,6 +69,7 @@ from engine.observation import Observation, Routing
 from engine.outcome import Outcome, Termination
 from engine.roles import ROLE_SPECS
 from engine.seeding import stream_seed
+from engine.snapshot import snapshot_of
 
 ABSTAIN_CHOICE = Choice(ActionKind.ABSTAIN)
 _NO_POTIONS = (False, False)
@@ -300,8 +301,7 @@ class Game:
 
     def snapshot(self) -> tuple[Any, ...]:
         """A comparable value of the whole mutable state (to check that nothing changed)."""
-        states = (self._rng.getstate(), self._phase_rng.getstate())
-        return (*(_freeze(getattr(self, name)) for name in _STATE_FIELDS), *states)
+        return snapshot_of(self)
 
     # ------------------------------------------------------------------ inputs
 
@@ -548,41 +548,6 @@ class Game:
 def _count(n: int, one: str, many: str) -> str:
     return f"{n} {one if n == 1 else many}"
 
-
-def _freeze(value: object) -> object:
-    if isinstance(value, dict):
-        return tuple(sorted((str(k), _freeze(v)) for k, v in value.items()))
-    if isinstance(value, set | frozenset):
-        return tuple(sorted(map(str, value)))
-    if isinstance(value, list | deque | tuple):
-        return tuple(_freeze(v) for v in value)
-    if isinstance(value, night.NightState):
-        return value.frozen()
-    return value
-
-
-_STATE_FIELDS = (
-    "_alive",
-    "_day",
-    "_phase",
-    "_phase_id",
-    "_used_phase_ids",
-    "_awaiting",
-    "_choices",
-    "_submitted",
-    "_agenda",
-    "_vote_round",
-    "_potions",
-    "_last_protected",
-    "_night",
-    "_executed_today",
-    "_last_speaker",
-    "_last_speech",
-    "_outcome",
-    "_events",
-    "_visible",
-    "inputs",
-)
 
 _STEPS: dict[Step, Callable[[Game, Any], None]] = {
     Step.NIGHT: night.step_night,
