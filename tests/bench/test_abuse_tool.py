@@ -78,12 +78,13 @@ def test_a_tiny_run_hosts_the_game_and_every_attack_reaches_the_server(tmp_path:
     assert pingers["bytes_sent"] > 0
     assert pingers["messages"] + server_ended(pingers["ends"]) >= TINY.pingers
 
-    # Connections: the server holds them all (its open files, from /proc) when the attack says it is in
-    # place, and still answers /stats.
+    # Connections: the server holds them all (its open files, from /proc, sampled through the attack:
+    # at the very moment the attacker says it is in place, a busy server may not have accepted the last
+    # ones yet), and still answers /stats.
     connections = pairs["connections"]["attack"]
     ready, control_fds = connections["at_ready"], pairs["connections"]["control"]["fds"]
     assert ready["ready"]
-    assert ready["fds"] >= control_fds + TINY.raw_idle + TINY.ws_idle
+    assert connections["peak"]["fds"] >= control_fds + TINY.raw_idle + TINY.ws_idle
     assert ready["clients"] is not None
     tallies = connections["attacker"]["tallies"]
     assert tallies["raw"]["connected"] >= TINY.raw_idle
