@@ -7,9 +7,9 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from actors._speech import Kind, Statement, parse
 from actors.agents import Agent
 from actors.heuristic import HeuristicAgent
+from actors.heuristic.speech import Kind, Statement, parse
 from engine import (
     PRESETS,
     Abstain,

@@ -1,7 +1,7 @@
 """Beliefs of the heuristic agent: what one player makes of the events it was allowed to see.
 
-`View(observation)` rereads the observation's events (claims, accusations, votes, deaths, bids and
-the player's own secrets) and `View.suspicion` turns them into a score per living player, with the
+`Beliefs(observation)` rereads the observation's events (claims, accusations, votes, deaths, bids and
+the player's own secrets) and `Beliefs.suspicion` turns them into a score per living player, with the
 main reason for it (used to pick the words of an accusation). Nothing here reads anything but the
 observation, so nothing hidden can leak into the agent's choices.
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Callable
 
-from actors._speech import Kind, Statement, parse
+from actors.heuristic.speech import Kind, Statement, parse
 from engine import Observation, Phase, PlayerId, Role, Team
 from engine.events import (
     BidsRevealed,
@@ -38,7 +38,7 @@ Scores = dict[PlayerId, tuple[float, str]]
 _Add = Callable[[PlayerId, float, str], None]
 
 
-class View:
+class Beliefs:
     """What one player knows and has heard, rebuilt from its observation at every decision."""
 
     def __init__(self, obs: Observation) -> None:
