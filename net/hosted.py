@@ -6,10 +6,10 @@ clock, and optionally a started `NetworkServer`. `Host.open_game` puts one game 
 `HostedGame`, which owns everything that game needs:
 
 - its remote seats (a seat given as None) with their secret tokens and the spectator hubs, registered
-  with the server (`net.hosting.GameNetwork`, told the scheduler's clock: request deadlines are in it);
+  with the server (`net.game_network.GameNetwork`, told the scheduler's clock: request deadlines are in it);
 - `wait_for_agents`: waits for the remote agents and gives every seat nobody took to a built-in agent,
   each seeded from its own stream (`engine.seat_seed`);
-- `start`: the game's actors (`actors.host.start_game`) on the shared scheduler, its log, its
+- `start`: the game's actors (`actors.runner.start_game`) on the shared scheduler, its log, its
   observers; `stop` stops every actor it started, and `close` also makes the server forget the game.
 
 Several games at once share the host's server and scheduler: open them, start them, wait for each.
@@ -29,12 +29,12 @@ from types import TracebackType
 
 from actors.agents import Agent
 from actors.heuristic import HeuristicAgent
-from actors.host import RunningGame, Seat, start_game
 from actors.messages import GameFinished, Recipient, View
+from actors.runner import RunningGame, Seat, start_game
 from actors.scheduler import Scheduler, ThreadingScheduler
 from engine import GameConfig, PlayerId, Role, game_key, seat_seed
 from net.exposure import tls_context
-from net.hosting import GameNetwork
+from net.game_network import GameNetwork
 from net.server import NetworkServer, ServerConfig
 
 logger = logging.getLogger(__name__)
@@ -220,7 +220,7 @@ class HostedGame:
         return self.running
 
     def wait(self, timeout: float | None = None) -> GameFinished:
-        """Block until the game is over; raises `actors.host.GameTimeout` after `timeout` s."""
+        """Block until the game is over; raises `actors.runner.GameTimeout` after `timeout` s."""
         if self.running is None:
             raise RuntimeError(f"game {self.game_id} is not started")
         return self.running.wait(timeout)

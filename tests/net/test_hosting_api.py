@@ -12,7 +12,7 @@ import pytest
 
 from actors.agents import RandomAgent
 from actors.heuristic import HeuristicAgent
-from actors.host import RunningGame
+from actors.runner import RunningGame
 from actors.scheduler import ManualScheduler
 from engine import Game, preset, seat_seed
 from net.hosted import Host, start_server

@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from actors.gamelog import load_record
-from actors.host import Seat as LocalSeat
 from actors.messages import FULL_VIEW, GameFinished
+from actors.runner import Seat as LocalSeat
 from engine import ROLE_SPECS, GameConfig, PlayerId, Role, Termination, event_to_dict, replay
 from net.client import AgentClient
 from net.hosted import Host

@@ -2,7 +2,7 @@
 
 The network half of `net.hosted.HostedGame` (the API that hosts games): reserve seats before the game
 starts, wait for the agents (seats nobody took can be released and given to built-in agents), then
-pass the seats and the hubs to `actors.host.start_game` like any other seats and subscribers.
+pass the seats and the hubs to `actors.runner.start_game` like any other seats and subscribers.
 """
 
 from __future__ import annotations
