@@ -1,6 +1,6 @@
 """The network side of one hosted game: its remote seats (with their secret tokens) and spectator hubs.
 
-The network half of `net.hosted.HostedGame` (the API that hosts games): reserve seats before the game
+The network half of `net.hosting.HostedGame` (the API that hosts games): reserve seats before the game
 starts, wait for the agents (seats nobody took can be released and given to built-in agents), then
 pass the seats and the hubs to `actors.runner.start_game` like any other seats and subscribers.
 """

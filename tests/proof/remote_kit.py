@@ -23,7 +23,7 @@ from actors.messages import FULL_VIEW, GameFinished
 from actors.runner import Seat as LocalSeat
 from engine import ROLE_SPECS, GameConfig, PlayerId, Role, Termination, event_to_dict, replay
 from net.client import AgentClient
-from net.hosted import Host
+from net.hosting import Host
 from net.protocol import EventFrame, RequestFrame
 from net.server import NetworkServer
 from tests.fakes import Collector
