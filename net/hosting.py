@@ -30,7 +30,7 @@ from types import TracebackType
 from actors.agents import Agent
 from actors.heuristic import HeuristicAgent
 from actors.messages import GameFinished, Recipient, View
-from actors.runner import RunningGame, Seat, start_game
+from actors.runner import RunningGame, SeatOccupant, start_game
 from actors.scheduler import Scheduler, ThreadingScheduler
 from engine import GameConfig, PlayerId, Role, game_key, seat_seed
 from net.exposure import tls_context
@@ -102,7 +102,7 @@ class Host:
     def open_game(
         self,
         config: GameConfig,
-        seats: Mapping[PlayerId, Seat | None],
+        seats: Mapping[PlayerId, SeatOccupant | None],
         *,
         seed: int,
         game_id: str | None = None,
@@ -136,7 +136,7 @@ class HostedGame:
         self,
         host: Host,
         config: GameConfig,
-        seats: Mapping[PlayerId, Seat | None],
+        seats: Mapping[PlayerId, SeatOccupant | None],
         *,
         seed: int,
         game_id: str | None,
@@ -154,7 +154,7 @@ class HostedGame:
         self.seed = seed
         self.key = host.key(seed)
         self.game_id = game_id or uuid.uuid4().hex[:12]
-        self.seats: dict[PlayerId, Seat | None] = {p: seats[p] for p in config.players}
+        self.seats: dict[PlayerId, SeatOccupant | None] = {p: seats[p] for p in config.players}
         self._fallback = fallback
         self.network: GameNetwork | None = None
         if host.server is not None:
@@ -199,7 +199,7 @@ class HostedGame:
         if self.running is not None:
             raise RuntimeError(f"game {self.game_id} is already started")
         remote = self.network.seats if self.network else {}
-        seats: dict[PlayerId, Seat] = {}
+        seats: dict[PlayerId, SeatOccupant] = {}
         for player, seat in self.seats.items():
             seats[player] = seat if seat is not None else remote[player]
         hubs = self.network.observers if self.network else []
