@@ -53,7 +53,7 @@ from engine import (
 )
 from engine.narration import narrate
 from net.exposure import is_loopback, reachable_hosts
-from net.hosted import Host, HostedGame, start_server
+from net.hosting import Host, HostedGame, start_server
 from net.server import NetworkServer, ServerConfig
 
 EXIT_USAGE = 2

@@ -3,7 +3,7 @@
     python -m bench.actor_bench [--games N] [--repeats R] [--write-docs]
 
 Both sides play the same seeds with `RandomAgent`s: the pure side calls `agent.decide(game.observe(p),
-game.legal_actions(p))` in one thread; the actor side runs `actors.host.play_game` (a game master
+game.legal_actions(p))` in one thread; the actor side runs `actors.runner.play_game` (a game master
 actor, one player actor per seat, a real scheduler, deadlines armed for every phase), one game after
 another. The difference is the price of isolation: messages, thread hand-offs and fan-out per view.
 """
@@ -17,7 +17,7 @@ import time
 from collections.abc import Sequence
 
 from actors.agents import RandomAgent
-from actors.host import play_game
+from actors.runner import play_game
 from actors.scheduler import ThreadingScheduler
 from bench.docs import replace_section
 from bench.engine_bench import comparison_config, machine

@@ -18,8 +18,8 @@ import time
 from collections.abc import Sequence
 
 from actors.heuristic import HeuristicAgent
-from actors.host import play_game
 from actors.llm import PERSONAS, LLMAgent, LLMSettings
+from actors.runner import play_game
 from bench.docs import replace_section
 from bench.engine_bench import machine
 from engine import preset

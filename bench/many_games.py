@@ -2,7 +2,7 @@
 
     python -m bench.many_games [--games 50] [--rounds 3] [--write-docs]
 
-One `NetworkServer` in this process and one `net.hosted.Host` (as `run.py` hosts games: spectator
+One `NetworkServer` in this process and one `net.hosting.Host` (as `run.py` hosts games: spectator
 hubs, one shared `ThreadingScheduler`, keyed games). Each round: N games are registered, the agent
 pool (`bench.agentpool`: another process, one Trio loop, N x 8 WebSockets; random legal answers sent
 as soon as a request arrives, ~400-character speeches) connects every seat, then all N games start
@@ -43,7 +43,7 @@ from bench.agentpool import AgentPool
 from bench.docs import replace_section
 from bench.engine_bench import commit, machine
 from engine import preset
-from net.hosted import Host, HostedGame
+from net.hosting import Host, HostedGame
 from net.server import NetworkServer, ServerConfig
 
 CONFIG = preset("classic-8")

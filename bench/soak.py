@@ -3,7 +3,7 @@
     python -m bench.soak [--games 1000] [--every 50] [--variants closed,kept] [--write-docs]
 
 Each variant runs in a fresh process (`--one VARIANT`): one `NetworkServer` (in-process) and one
-`net.hosted.Host` (as `run.py` hosts games: spectator hubs, one shared `ThreadingScheduler`);
+`net.hosting.Host` (as `run.py` hosts games: spectator hubs, one shared `ThreadingScheduler`);
 classic-8 games one after another, seeds 1..N, every seat played over loopback by the agent pool
 (`bench.agentpool`: one other process, one Trio loop, random legal answers at once, ~400-character
 speeches). With two or more cores the server process is pinned to CPU 0 and the pool to CPU 1.
@@ -41,7 +41,7 @@ from bench.agentpool import AgentPool
 from bench.docs import replace_section
 from bench.engine_bench import commit, machine
 from engine import preset
-from net.hosted import Host
+from net.hosting import Host
 from net.server import NetworkServer, ServerConfig
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -1,93 +1,273 @@
-"""The network side of one hosted game: its remote seats (with their secret tokens) and spectator hubs.
+"""Hosting games: the one entry point `run.py`, the tests and the benchmarks use to host a game.
 
-The network half of `net.hosted.HostedGame` (the API that hosts games): reserve seats before the game
-starts, wait for the agents (seats nobody took can be released and given to built-in agents), then
-pass the seats and the hubs to `actors.host.start_game` like any other seats and subscribers.
+A `Host` holds what its games share: the host secret (every game it hosts is keyed with
+`engine.game_key`, so its deal stays secret from anyone who knows the seed), one scheduler and its
+clock, and optionally a started `NetworkServer`. `Host.open_game` puts one game on it and returns a
+`HostedGame`, which owns everything that game needs:
+
+- its remote seats (a seat given as None) with their secret tokens and the spectator hubs, registered
+  with the server (`net.game_network.GameNetwork`, told the scheduler's clock: request deadlines are in it);
+- `wait_for_agents`: waits for the remote agents and gives every seat nobody took to a built-in agent,
+  each seeded from its own stream (`engine.seat_seed`);
+- `start`: the game's actors (`actors.runner.start_game`) on the shared scheduler, its log, its
+  observers; `stop` stops every actor it started, and `close` also makes the server forget the game.
+
+Several games at once share the host's server and scheduler: open them, start them, wait for each.
+`with Host(...)` and `with host.open_game(...)` stop everything on the way out, whatever happens.
 """
 
 from __future__ import annotations
 
-import secrets
-import time
-from collections.abc import Callable, Iterable
+import dataclasses
+import logging
+import ssl
+import threading
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from types import TracebackType
 
-from actors.messages import FULL_VIEW, PUBLIC_VIEW, Recipient, View
-from engine import PlayerId
-from net.exposure import url_host
-from net.lobby import GameEntry
-from net.seats import RemoteSeat, ViewHub
-from net.server import NetworkServer
+from actors.agents import Agent
+from actors.heuristic import HeuristicAgent
+from actors.messages import GameFinished, Recipient, View
+from actors.runner import RunningGame, SeatOccupant, start_game
+from actors.scheduler import Scheduler, ThreadingScheduler
+from engine import GameConfig, PlayerId, Role, game_key, seat_seed
+from net.exposure import tls_context
+from net.game_network import GameNetwork
+from net.server import NetworkServer, ServerConfig
+
+logger = logging.getLogger(__name__)
+
+#: Seed -> the built-in agent that takes a remote seat nobody came to.
+Fallback = Callable[[int], Agent]
+FORGET_WAIT_S = 10.0  # bound on waiting for the server to forget a closed game
 
 
-class GameNetwork:
-    """Remote seats and spectator hubs of one game, registered with a running `NetworkServer`."""
+def start_server(
+    config: ServerConfig,
+    *,
+    certfile: Path | None = None,
+    keyfile: Path | None = None,
+    any_port_if_taken: bool = False,
+) -> NetworkServer:
+    """Start the server games are hosted on: TLS (wss://) from a PEM certificate chain and key; with
+    `any_port_if_taken`, a free port when `config.port` is taken. Raises ValueError saying why not."""
+    if keyfile and not certfile:
+        raise ValueError("--keyfile needs --certfile")
+    try:
+        tls = tls_context(certfile, keyfile) if certfile else None
+    except (OSError, ssl.SSLError) as exc:
+        raise ValueError(f"--certfile/--keyfile: {exc}") from None
+    ports = [config.port, 0] if any_port_if_taken else [config.port]
+    last: OSError | None = None
+    for port in ports:
+        server = NetworkServer(dataclasses.replace(config, port=port, ssl_context=tls))
+        try:
+            server.start()
+        except OSError as exc:
+            last = exc
+            continue
+        return server
+    reason = (last.strerror or last) if last is not None else "unknown"
+    raise ValueError(f"cannot listen on {config.host}:{ports[-1]}: {reason}")
+
+
+class Host:
+    """What the games of one process share: the host secret, a scheduler, optionally a server.
+
+    The server (if any) is the caller's: started before, stopped after. The scheduler is made here
+    unless one is given, and then closed by `close`.
+    """
 
     def __init__(
         self,
-        server: NetworkServer,
-        game_id: str,
-        remote_players: Iterable[PlayerId],
+        secret: bytes,
         *,
-        grace_s: float = 30.0,
-        clock: Callable[[], float] = time.monotonic,
+        server: NetworkServer | None = None,
+        scheduler: Scheduler | None = None,
     ) -> None:
-        """Create the seats (one secret token each) and the hubs, and register them with the server.
-
-        `clock` must be the game's scheduler clock: requests carry deadlines in it.
-        """
-        assert server.bridge is not None  # the server must be started
+        """`secret`: the host's secret (`actors.host_secret.load_host_secret`), at least 16 bytes."""
+        game_key(secret, 0)  # refuses a secret too short now, not at the first game
+        self._secret = secret
         self.server = server
-        self.game_id = game_id
-        self.seats: dict[PlayerId, RemoteSeat] = {
-            p: RemoteSeat(
-                server.bridge,
-                game_id=game_id,
-                player=p,
-                token=secrets.token_urlsafe(12),
-                grace_s=grace_s,
-                spawn=server.spawn,
-                clock=clock,
-            )
-            for p in remote_players
-        }
-        self.hubs: dict[View, ViewHub] = {
-            view: ViewHub(server.bridge, game_id=game_id, view=view) for view in (PUBLIC_VIEW, FULL_VIEW)
-        }
-        entry = GameEntry(game_id, {s.token: s for s in self.seats.values()}, dict(self.hubs))
-        server.call_soon(server.lobby.add_game, entry)
+        self._own_scheduler = scheduler is None
+        self.scheduler: Scheduler = scheduler if scheduler is not None else ThreadingScheduler()
+        self.games: list[HostedGame] = []  # opened and not yet stopped
 
-    def url(self, host: str, client_id: str, client_type: str, token: str | None = None) -> str:
-        """A WebSocket URL of this server (`wss://` when it serves TLS)."""
-        query = f"?client_type={client_type}" + (f"&token={token}" if token else "")
-        scheme = "wss" if self.server.config.ssl_context is not None else "ws"
-        return f"{scheme}://{url_host(host)}:{self.server.port}/ws/{client_id}{query}"
+    def key(self, seed: int) -> bytes:
+        """The secret key of game `seed` on this host."""
+        return game_key(self._secret, seed)
 
-    def wait_for_agents(self, timeout: float) -> list[PlayerId]:
-        """Block (not in an actor or the Trio thread) until every remote seat is taken or `timeout`
-        passes; returns the seats still empty."""
-        deadline = time.monotonic() + timeout
-        for seat in self.seats.values():
-            seat.connected.wait(max(0.0, deadline - time.monotonic()))
-        return [p for p, seat in self.seats.items() if not seat.connected.is_set()]
-
-    def release(self, players: Iterable[PlayerId]) -> None:
-        """Give up these seats before the game starts (built-in agents play them): an agent holding one
-        now, or coming later with its token, gets `seat_released` and is closed."""
-        for player in list(players):
-            seat = self.seats.pop(player)
-            self.server.call_soon(self.server.lobby.release_seat, seat.token)
-
-    def bind(self, master: Recipient) -> None:
-        """Tell the seats who the game master is (so a lost seat can be reported before any request)."""
-        for seat in self.seats.values():
-            self.server.call_soon(seat.bind, master)
+    def open_game(
+        self,
+        config: GameConfig,
+        seats: Mapping[PlayerId, SeatOccupant | None],
+        *,
+        seed: int,
+        game_id: str | None = None,
+        grace_s: float = 30.0,
+        fallback: Fallback = HeuristicAgent,
+    ) -> HostedGame:
+        """Put one game on this host: `seats` maps every player to an agent, a recipient that answers
+        requests itself, or None for a remote seat (which needs the server). Nothing runs yet."""
+        game = HostedGame(self, config, seats, seed=seed, game_id=game_id, grace_s=grace_s, fallback=fallback)
+        self.games.append(game)
+        return game
 
     def close(self) -> None:
-        """Forget this game on the server (after it ended): a long-lived server must not keep every
-        game's frames. Clients still connected keep what they have; new ones get `no_game`."""
-        self.server.call_soon(self.server.lobby.remove_game, self.game_id)
+        """Stop every game's actors, then an own scheduler. Idempotent."""
+        for game in list(self.games):
+            game.stop()
+        if self._own_scheduler and isinstance(self.scheduler, ThreadingScheduler):
+            self.scheduler.close()
+
+    def __enter__(self) -> Host:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class HostedGame:
+    """One game on a `Host`: its seats, its network side, its actors once started."""
+
+    def __init__(
+        self,
+        host: Host,
+        config: GameConfig,
+        seats: Mapping[PlayerId, SeatOccupant | None],
+        *,
+        seed: int,
+        game_id: str | None,
+        grace_s: float,
+        fallback: Fallback,
+    ) -> None:
+        missing = set(config.players) - set(seats)
+        if missing:
+            raise ValueError(f"no agent for seat(s) {', '.join(sorted(missing))}")
+        remote = [p for p in config.players if seats[p] is None]
+        if remote and host.server is None:
+            raise ValueError("remote seats need a network server")
+        self.host = host
+        self.config = config
+        self.seed = seed
+        self.key = host.key(seed)
+        self.game_id = game_id or uuid.uuid4().hex[:12]
+        self.seats: dict[PlayerId, SeatOccupant | None] = {p: seats[p] for p in config.players}
+        self._fallback = fallback
+        self.network: GameNetwork | None = None
+        if host.server is not None:
+            self.network = GameNetwork(
+                host.server, self.game_id, remote, grace_s=grace_s, clock=host.scheduler.now
+            )
+        self.running: RunningGame | None = None
 
     @property
-    def observers(self) -> list[tuple[Recipient, View]]:
-        """The hubs, as `start_game` observers."""
-        return [(hub, view) for view, hub in self.hubs.items()]
+    def tokens(self) -> dict[PlayerId, str]:
+        """The secret token of each remote seat still open."""
+        return {p: s.token for p, s in self.network.seats.items()} if self.network else {}
+
+    def url(self, host: str, client_id: str, client_type: str, token: str | None = None) -> str:
+        """A WebSocket URL to this game's server (see `GameNetwork.url`)."""
+        if self.network is None:
+            raise ValueError("this game has no network server")
+        return self.network.url(host, client_id, client_type, token)
+
+    def wait_for_agents(self, timeout: float) -> list[PlayerId]:
+        """Wait (not from an actor or the Trio thread) up to `timeout` s for every remote agent; give
+        each seat nobody took to the fallback agent (its own seat seed). Returns those seats."""
+        if self.network is None or not self.network.seats:
+            return []
+        missing = self.network.wait_for_agents(timeout)
+        self.network.release(missing)
+        for player in missing:
+            index = self.config.players.index(player)
+            self.seats[player] = self._fallback(seat_seed(self.key, self.seed, index))
+        return missing
+
+    def start(
+        self,
+        *,
+        timeout_s: float = 30.0,
+        log_path: Path | None = None,
+        observers: Sequence[tuple[Recipient, View]] = (),
+        roles: Mapping[PlayerId, Role] | None = None,
+    ) -> RunningGame:
+        """Start the game's actors on the host's scheduler: `timeout_s` is each phase's deadline; the
+        spectator hubs and `observers` subscribe to their views."""
+        if self.running is not None:
+            raise RuntimeError(f"game {self.game_id} is already started")
+        remote = self.network.seats if self.network else {}
+        seats: dict[PlayerId, SeatOccupant] = {}
+        for player, seat in self.seats.items():
+            seats[player] = seat if seat is not None else remote[player]
+        hubs = self.network.observers if self.network else []
+        self.running = start_game(
+            self.config,
+            seats,
+            seed=self.seed,
+            key=self.key,
+            timeout_s=timeout_s,
+            scheduler=self.host.scheduler,
+            log_path=log_path,
+            observers=[*hubs, *observers],
+            roles=roles,
+            game_id=self.game_id,
+        )
+        if self.network is not None:
+            self.network.bind(self.running.master)
+        return self.running
+
+    def wait(self, timeout: float | None = None) -> GameFinished:
+        """Block until the game is over; raises `actors.runner.GameTimeout` after `timeout` s."""
+        if self.running is None:
+            raise RuntimeError(f"game {self.game_id} is not started")
+        return self.running.wait(timeout)
+
+    def play(
+        self,
+        *,
+        join_timeout_s: float = 0.0,
+        wait_s: float | None = None,
+        timeout_s: float = 30.0,
+        log_path: Path | None = None,
+        observers: Sequence[tuple[Recipient, View]] = (),
+    ) -> GameFinished:
+        """Wait for the remote agents, start, wait for the end (at most `wait_s`), stop every actor
+        whatever happens."""
+        self.wait_for_agents(join_timeout_s)
+        try:
+            self.start(timeout_s=timeout_s, log_path=log_path, observers=observers)
+            return self.wait(wait_s)
+        finally:
+            self.stop()
+
+    def stop(self) -> None:
+        """Stop the game's actors (the server keeps the game for late readers). Idempotent."""
+        if self.running is not None:
+            self.running.stop()
+        if self in self.host.games:  # a long-lived host does not keep every game it hosted
+            self.host.games.remove(self)
+
+    def close(self, *, wait: bool = False) -> None:
+        """Stop, then make the server forget the game (a long-lived server must not keep every game's
+        frames); with `wait`, return once it has."""
+        self.stop()
+        server = self.host.server
+        if self.network is None or server is None:
+            return
+        self.network.close()
+        if wait:
+            done = threading.Event()
+            server.call_soon(done.set)  # the Trio thread runs its callbacks in order: close came first
+            if not done.wait(FORGET_WAIT_S):
+                raise RuntimeError(f"the server did not forget game {self.game_id}")
+
+    def __enter__(self) -> HostedGame:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()

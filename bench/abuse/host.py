@@ -30,12 +30,12 @@ import threading
 import time
 from typing import Any
 
-from actors.host import GameTimeout, start_game
+from actors.runner import GameTimeout, start_game
 from actors.scheduler import ThreadingScheduler
 from bench.abuse.attacks import raise_open_files
 from bench.agentpool import AgentPool
 from engine import preset
-from net.hosting import GameNetwork
+from net.game_network import GameNetwork
 from net.server import NetworkServer, ServerConfig
 
 CONFIG = preset("classic-8")

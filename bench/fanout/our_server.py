@@ -36,7 +36,7 @@ from actors.messages import PUBLIC_VIEW, Deliver
 from engine import Phase, PlayerId
 from engine.events import PUBLIC, Spoke
 from net.connection import ConnectionConfig
-from net.hosting import GameNetwork
+from net.game_network import GameNetwork
 from net.seats import ViewHub
 from net.server import NetworkServer, ServerConfig
 

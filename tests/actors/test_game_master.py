@@ -9,7 +9,6 @@ import pytest
 
 from actors.agents import RandomAgent
 from actors.game_master import GameMasterActor
-from actors.host import play_game, start_game
 from actors.messages import (
     FULL_VIEW,
     PUBLIC_VIEW,
@@ -23,6 +22,7 @@ from actors.messages import (
     Usage,
 )
 from actors.player import PlayerActor
+from actors.runner import play_game, start_game
 from actors.scheduler import ManualScheduler, ThreadingScheduler
 from actors.scripted import ScriptedAgent, ScriptStep
 from engine import (

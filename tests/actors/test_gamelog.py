@@ -9,7 +9,7 @@ import pytest
 
 from actors.agents import RandomAgent
 from actors.gamelog import GameLog, GameLogError, load_record
-from actors.host import play_game
+from actors.runner import play_game
 from engine import ReplayError, event_to_dict, game_key, preset, replay
 
 

@@ -8,7 +8,7 @@ import threading
 import pykka
 import pytest
 
-from actors.host import play_game
+from actors.runner import play_game
 from engine import preset
 from tests.fakes import SilentSeat
 

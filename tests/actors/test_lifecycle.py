@@ -7,7 +7,7 @@ import threading
 import pykka
 
 from actors.agents import RandomAgent
-from actors.host import play_game
+from actors.runner import play_game
 from engine import preset
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from actors.host import play_game
+from actors.runner import play_game
 from engine import preset
 
 README = Path(__file__).resolve().parents[2] / "README.md"

@@ -9,10 +9,10 @@ from collections import Counter
 from typing import Any
 
 from actors.heuristic import HeuristicAgent
-from actors.host import play_game, start_game
 from actors.llm import PERSONAS, LLMAgent, LLMSettings
 from actors.llm.reply import kinds_in
 from actors.messages import FULL_VIEW, GameFinished
+from actors.runner import play_game, start_game
 from engine import GameConfig, Outcome, PlayerId, Team, Termination, preset
 from engine.events import PlayerFaulted, Reasoned
 from tests.fakes import Collector, ShownAgent

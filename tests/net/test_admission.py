@@ -21,7 +21,7 @@ import pytest
 from engine import PlayerId
 from net.admission import Limits
 from net.errors import CLOSE_BAD_TOKEN
-from net.hosting import GameNetwork
+from net.game_network import GameNetwork
 from net.server import NetworkServer, ServerConfig
 from tests.net.edgeutil import Peer, Refused, closing_all, eventually, greet, http_get, read_to_end, tcp
 from tests.net.netutil import HOST, WAIT_S
@@ -152,7 +152,7 @@ def test_limits_derived_from_the_fd_limit():
 
 CHILD = """
 import json, logging, resource, sys
-from net.hosting import GameNetwork
+from net.game_network import GameNetwork
 from net.server import NetworkServer, ServerConfig
 limit, overrides = int(sys.argv[1]), json.loads(sys.argv[2])
 resource.setrlimit(resource.RLIMIT_NOFILE, (limit, limit))

@@ -17,7 +17,7 @@ import trustme
 
 from engine import PlayerId
 from net.exposure import check_host_and_origin, reachable_hosts, server_names, split_host
-from net.hosting import GameNetwork
+from net.game_network import GameNetwork
 from net.server import NetworkServer, ServerConfig
 from tests.net.edgeutil import Peer, Refused, closing_all, eventually, greet, http_get, tcp
 from tests.net.netutil import HOST, WAIT_S

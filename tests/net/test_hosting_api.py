@@ -1,4 +1,4 @@
-"""The hosting API (`net/hosted.py`): the example in docs/architecture.md runs, games share one server
+"""The hosting API (`net/hosting.py`): the example in docs/architecture.md runs, games share one server
 and one scheduler, remote seats are keyed and clocked by the host, and every actor is stopped."""
 
 from __future__ import annotations
@@ -12,10 +12,10 @@ import pytest
 
 from actors.agents import RandomAgent
 from actors.heuristic import HeuristicAgent
-from actors.host import RunningGame
+from actors.runner import RunningGame
 from actors.scheduler import ManualScheduler
 from engine import Game, preset, seat_seed
-from net.hosted import Host, start_server
+from net.hosting import Host, start_server
 from net.server import NetworkServer, ServerConfig
 from tests.net.agents import AgentThread, RecordingAgent
 from tests.net.netutil import HOST, WAIT_S

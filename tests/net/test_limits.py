@@ -20,7 +20,7 @@ import pytest
 
 from engine import preset
 from net.connection import ConnectionConfig
-from net.hosting import GameNetwork
+from net.game_network import GameNetwork
 from net.server import NetworkServer, ServerConfig
 from tests.net.netutil import WAIT_S
 from tests.proof.wire import WireClient, ws_frame

@@ -11,7 +11,7 @@ from collections.abc import Callable
 import pytest
 
 from net.errors import CLOSE_SEAT_RELEASED
-from net.hosting import GameNetwork
+from net.game_network import GameNetwork
 from net.protocol import ErrorCode
 from net.server import NetworkServer, ServerConfig
 from tests.net.netutil import hello, open_clients, read_to_close, receive

@@ -26,8 +26,8 @@ from engine.events import PlayerFaulted
 from net.client import ServerFrameModel, SpectatorClient
 from net.connection import ConnectionConfig
 from net.errors import CLOSE_GAME_OVER
-from net.hosted import Host
-from net.hosting import GameNetwork
+from net.game_network import GameNetwork
+from net.hosting import Host
 from net.protocol import ErrorFrame, EventFrame, GameOver, RequestFrame, Welcome
 from net.server import NetworkServer, ServerConfig
 from tests.fakes import Collector

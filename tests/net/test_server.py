@@ -30,7 +30,7 @@ from net.errors import (
     CLOSE_PROTOCOL_ERROR,
     CLOSE_TOO_BIG,
 )
-from net.hosting import GameNetwork
+from net.game_network import GameNetwork
 from net.server import NetworkServer, ServerConfig
 from tests.net.netutil import (
     HOST,

@@ -19,11 +19,11 @@ from pathlib import Path
 from typing import Any
 
 from actors.gamelog import load_record
-from actors.host import Seat as LocalSeat
 from actors.messages import FULL_VIEW, GameFinished
+from actors.runner import SeatOccupant
 from engine import ROLE_SPECS, GameConfig, PlayerId, Role, Termination, event_to_dict, replay
 from net.client import AgentClient
-from net.hosted import Host
+from net.hosting import Host
 from net.protocol import EventFrame, RequestFrame
 from net.server import NetworkServer
 from tests.fakes import Collector
@@ -82,7 +82,7 @@ def host_game(
     *,
     seed: int,
     remote: Mapping[str, Hook | None],
-    local: Mapping[str, LocalSeat] | None = None,
+    local: Mapping[str, SeatOccupant] | None = None,
     timeout_s: float = 30.0,
     grace_s: float = 30.0,
     log_path: Path | None = None,
@@ -99,7 +99,7 @@ def host_game(
     at the end (`HostedGame.close`), and this returns once it is. Stops everything it started (game
     actors, agent threads) whatever happens.
     """
-    seats: dict[PlayerId, LocalSeat | None] = {PlayerId(p): s for p, s in (local or {}).items()}
+    seats: dict[PlayerId, SeatOccupant | None] = {PlayerId(p): s for p, s in (local or {}).items()}
     seats.update(dict.fromkeys(map(PlayerId, remote)))
     agents: dict[str, RemoteAgent] = {}
     full = full if full is not None else Collector()

@@ -29,7 +29,6 @@ import pytest
 
 from actors.agents import Agent, RandomAgent
 from actors.heuristic import HeuristicAgent
-from actors.host import play_game, start_game
 from actors.llm import PERSONAS, LLMAgent, LLMSettings
 from actors.messages import (
     FULL_VIEW,
@@ -40,6 +39,7 @@ from actors.messages import (
     GameFinished,
     SubmitAction,
 )
+from actors.runner import play_game, start_game
 from actors.scheduler import ManualScheduler
 from engine import Abstain, ActionKind, Choice, Observation, PlayerId, Role, preset
 from engine.actions import Action

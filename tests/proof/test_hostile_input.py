@@ -39,8 +39,8 @@ from actors.messages import GameFinished
 from engine import GameConfig, PlayerId, Role, Team, Termination, preset
 from engine.config import MAX_SPEECH_CHARS
 from net.connection import ConnectionConfig
-from net.hosted import Host
-from net.hosting import GameNetwork
+from net.game_network import GameNetwork
+from net.hosting import Host
 from net.protocol import TOKEN_RULE
 from net.server import NetworkServer, ServerConfig
 from tests.net.agents import AgentThread, RecordingAgent

@@ -42,8 +42,8 @@ from typing import Any
 
 import pytest
 
-from actors.host import start_game
 from actors.messages import AgentReport, GameFinished
+from actors.runner import start_game
 from engine import (
     ROLE_SPECS,
     Action,
@@ -56,7 +56,7 @@ from engine import (
     preset,
     random_action,
 )
-from net.hosting import GameNetwork
+from net.game_network import GameNetwork
 from net.protocol import RequestFrame
 from net.server import NetworkServer, ServerConfig
 from tests.net.agents import AgentThread, RecordingAgent

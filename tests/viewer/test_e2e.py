@@ -18,9 +18,9 @@ import pygame
 import pytest
 
 from actors.agents import RandomAgent
-from actors.host import start_game
+from actors.runner import start_game
 from engine import Action, Choice, Observation, preset
-from net.hosting import GameNetwork
+from net.game_network import GameNetwork
 from net.server import NetworkServer, ServerConfig
 from tests.net.netutil import HOST, start_server
 from viewer import widgets

@@ -26,9 +26,9 @@ from engine import Game, GameConfig, PlayerId, Role
 
 logger = logging.getLogger(__name__)
 
-#: A seat is played either by an agent (hosted in a `PlayerActor`) or by any message recipient
-#: that answers `RequestAction` itself (a remote session, a test double).
-Seat = Agent | Recipient
+#: Whatever occupies (plays) a seat: an agent, hosted in a `PlayerActor`, or any message recipient
+#: that answers `RequestAction` itself (a `net.seats.RemoteSeat`, a test double).
+SeatOccupant = Agent | Recipient
 
 
 class GameTimeout(Exception):
@@ -68,7 +68,7 @@ class RunningGame:
 
 def start_game(
     config: GameConfig,
-    seats: Mapping[PlayerId, Seat],
+    seats: Mapping[PlayerId, SeatOccupant],
     *,
     seed: int,
     timeout_s: float = 30.0,
@@ -128,7 +128,7 @@ def start_game(
 
 def play_game(
     config: GameConfig,
-    seats: Mapping[PlayerId, Seat],
+    seats: Mapping[PlayerId, SeatOccupant],
     *,
     seed: int,
     wait_s: float | None = None,
