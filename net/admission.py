@@ -316,6 +316,9 @@ async def _accept_loop(
             refuse_now(stream, ticket if plain else None)
             continue
         nursery.start_soon(handler, stream, ticket)
+        # This loop's frame would otherwise keep the last connection's stream and ticket until the next
+        # accept, after the connection itself is long gone.
+        del stream, ticket
 
 
 class BadTokens:
