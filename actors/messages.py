@@ -104,6 +104,10 @@ class AgentReport:
         usage: what the decision cost.
         model: the model that decided.
         fallback: the built-in agent decided instead (the server failed the seat or this call).
+        repairs: how a reply was read leniently (code fence removed, control characters accepted...):
+            not faults, logged only.
+        thinking: what a reasoning model thought before answering (Ollama's `think`), private like
+            `reasoning`.
     """
 
     faults: tuple[str, ...] = ()
@@ -111,6 +115,8 @@ class AgentReport:
     usage: Usage | None = None
     model: str | None = None
     fallback: bool = False
+    repairs: tuple[str, ...] = ()
+    thinking: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """The report as the game log's `answer` line carries it (`detail`)."""
@@ -121,6 +127,10 @@ class AgentReport:
             out["usage"] = self.usage.as_dict()
         if self.fallback:
             out["fallback"] = True
+        if self.repairs:
+            out["repairs"] = list(self.repairs)
+        if self.thinking is not None:
+            out["thinking"] = self.thinking
         return out
 
 

@@ -46,6 +46,7 @@ class _Draft:
     """The report of the decision under way, filled in as it goes (frozen into an `AgentReport`)."""
 
     faults: list[str] = field(default_factory=list)
+    repairs: list[str] = field(default_factory=list)
     reasoning: str | None = None
     fallback: bool = False
     calls: int = 0
@@ -68,6 +69,7 @@ class _Draft:
             usage=usage,
             model=model,
             fallback=self.fallback,
+            repairs=tuple(self.repairs),
         )
 
 
@@ -126,7 +128,7 @@ class LLMAgent:
             if attempt:
                 draft.retries += 1
             try:
-                action, reasoning = parse_reply(text, choices)
+                parsed = parse_reply(text, choices)
             except ReplyError as error:
                 draft.faults.append(
                     f"invalid reply (attempt {attempt + 1}): {error}; raw: {text[:RAW_KEPT]!r}"
@@ -139,8 +141,9 @@ class LLMAgent:
                     },
                 ]
                 continue
-            draft.reasoning = reasoning
-            return action
+            draft.reasoning = parsed.reasoning
+            draft.repairs += parsed.repairs
+            return parsed.action
         draft.faults.append(f"no valid reply after {1 + self.settings.max_retries} attempts: abstained")
         return Abstain()
 

@@ -6,7 +6,6 @@ import dataclasses
 import json
 import socket
 import threading
-from collections.abc import Iterator
 from typing import Any
 
 import ollama
@@ -36,7 +35,7 @@ from engine import (
 from engine.events import DayBroke, PlayerDied, Spoke, VotesRevealed
 from engine.narration import narrate
 from engine.rulesdoc import describe_rules
-from tests.llm.fake_ollama import KNOWN_MODEL, FakeOllama, Reply, Responder, running_fake, valid_content
+from tests.llm.fake_ollama import KNOWN_MODEL, Reply, Responder, valid_content
 
 CONFIG = preset("classic-8")
 WOLVES = (PlayerId("Alice"), PlayerId("Bruno"))
@@ -98,12 +97,6 @@ def make_agent(
         limiter=threading.BoundedSemaphore(4),
     )
     return agent, spy
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeOllama]:
-    with running_fake() as server:
-        yield server
 
 
 def bad_first(bad: str) -> Responder:
