@@ -136,11 +136,11 @@ def test_request_carries_model_reply_schema_options_and_no_stream(fake):
     assert agent.last_report.reasoning == "thinking #0"
 
 
-def test_options_are_not_sent_when_none_is_set(fake):
+def test_only_the_length_bound_is_sent_when_no_option_is_set(fake):
     s = situation(ActionKind.KILL, WOLVES[0])
     agent, _ = make_agent(fake.url)
     agent.decide(s.obs, s.choices)
-    assert fake.chats[0].json.get("options") is None
+    assert fake.chats[0].json.get("options") == {"num_predict": 256}
 
 
 def test_system_prompt_has_the_configured_rules_the_role_and_the_wolf_teammates(fake):
