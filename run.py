@@ -26,6 +26,7 @@ from actors.gamelog import GameLogError, load_record
 from actors.heuristic import HeuristicAgent
 from actors.host_secret import HOST_SECRET_ENV, HostSecretError, load_host_secret
 from actors.llm import LLMAgent, LLMSettings, default_host
+from actors.llm.config import Backend
 from actors.llm.probe import LLMUnavailable, list_models, missing_llm_seats
 from actors.messages import FULL_VIEW, PUBLIC_VIEW, GameFinished, Recipient, View
 from actors.scripted import ScriptError
@@ -63,12 +64,13 @@ SHOWN_MODELS = 6  # model names listed in the one-line Ollama status
 
 
 def _llm_settings(args: argparse.Namespace) -> LLMSettingsFor:
-    def settings(model: str) -> LLMSettings:
+    def settings(model: str, backend: Backend = "ollama") -> LLMSettings:
         options = parse_llm_options(args.llm_option)  # only when a seat asks for a model, as documented
         try:
             return LLMSettings(
                 model=model,
-                host=args.ollama_host or default_host(),
+                backend=backend,
+                host=(args.ollama_host or default_host()) if backend == "ollama" else default_host(backend),
                 timeout_s=args.llm_timeout,
                 max_retries=args.llm_retries,
                 parallel=args.llm_parallel,
