@@ -6,7 +6,8 @@ server takes it. Not every server does (llama-cpp-python's server accepts only "
 "json_object" and answers 4xx/500 naming `response_format`); then the request is sent once more with
 `{"type": "json_object"}`, then as plain text, the schema written into the prompt, and the lenient
 reader (actors/llm/lenient.py) does the rest. What a server took is remembered per base URL for the
-process (`RESPONSE_FORMATS`), so the refusal costs one call per server, not one per request.
+process (`RESPONSE_FORMATS`), so a refusal costs a call per server (and per seat asking at that
+moment), not one per request.
 
 The API key comes from `OPENAI_API_KEY` (local servers need none); it is never logged and never
 appears in an error: a refused key is said without the server's text (OpenAI's 401 quotes part of

@@ -12,11 +12,13 @@ from typing import Any
 
 import pytest
 
+from actors.heuristic import HeuristicAgent
 from actors.llm import PERSONAS, LLMAgent, LLMSettings, OllamaOptions
 from actors.llm.config import DEFAULT_OPENAI_BASE_URL
 from actors.llm.openai_backend import SCHEMA_MARK, FormatMemory, OpenAIBackend
 from actors.llm.reply import reply_schema
-from engine import ActionKind, Kill
+from actors.runner import play_game
+from engine import ActionKind, Kill, preset
 from tests.llm.fake_openai import MODEL, FakeOpenAI, OpenAIReply, running_openai, valid_openai_reply
 from tests.llm.test_llm_agent import CONFIG, WOLVES, SpyAgent, situation
 
@@ -328,3 +330,39 @@ def test_the_base_url_defaults_by_the_clients_convention(monkeypatch):
     assert LLMSettings(backend="openai", model="m").host == "http://gpu:8000/v1"
     assert LLMSettings(model="m").host == "http://gpu:11434"
     assert LLMSettings(backend="openai", model="m", host="http://other/v1").host == "http://other/v1"
+
+
+def test_a_whole_game_on_a_text_only_server_finishes_with_legal_actions_and_no_faults():
+    """Eight seats on a server that takes neither json_schema nor json_object, whose model wraps its
+    JSON in prose and a code fence with a raw newline in a string: the lenient path, end to end."""
+
+    def chatty(request: dict[str, Any], n: int) -> OpenAIReply:
+        reply = json.loads(valid_openai_reply(request, n).content)
+        body = json.dumps(reply).replace('"reasoning": "', '"reasoning": "line\n', 1)
+        return OpenAIReply(content=f"Here is my move.\n```json\n{body}\n```\nThanks!")
+
+    config = preset("classic-8")
+    with running_openai(chatty, accepts=frozenset({"text"})) as server:
+        limiter = threading.BoundedSemaphore(8)
+        seats = {
+            p: LLMAgent(
+                LLMSettings(backend="openai", model=MODEL, host=server.url, timeout_s=10.0, parallel=8),
+                config,
+                persona=PERSONAS[i],
+                fallback=HeuristicAgent(i),
+                limiter=limiter,
+            )
+            for i, p in enumerate(config.players)
+        }
+        finished = play_game(config, seats, seed=5, timeout_s=30.0, wait_s=60.0)
+        chats = server.chats
+    assert finished.outcome is not None
+    assert finished.faults == dict.fromkeys(config.players, 0)
+    answered = [c for c in chats if c.status == 200]
+    # Refused: json_schema then json_object, once for each seat that asked before the server was known
+    # (eight seats ask at once on the first night), never again after.
+    assert 2 <= len(chats) - len(answered) <= 2 * len(seats)
+    assert all(c.status == 200 for c in chats[-len(answered) // 2 :])
+    assert all(c.json.get("response_format") is None for c in answered)
+    assert sum(finished.usage[p]["calls"] for p in finished.usage) == len(answered)
+    assert all(finished.usage[p]["retries"] == 0 for p in finished.usage)
