@@ -270,7 +270,8 @@ def test_llm_game_on_a_fake_ollama(tmp_path):
     assert "Agents: ollama:llama3.2 x8." in done.stdout
     assert "LLM calls" in done.stdout
     assert chats
-    assert all(c.json["options"] == {"temperature": 0} for c in chats)
+    # The option as given, and the length bound of each decision (a speech, or not)
+    assert all(c.json["options"] in ({"temperature": 0, "num_predict": n} for n in (256, 512)) for c in chats)
     lines = [json.loads(line) for line in (tmp_path / "g.jsonl").read_text().splitlines()]
     usage = next(line for line in lines if line["kind"] == "finished")["usage"]
     assert sum(u["calls"] for u in usage.values()) == len(chats)
