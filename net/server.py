@@ -38,6 +38,7 @@ from net.errors import CLOSE_GOING_AWAY
 from net.exposure import check_host_and_origin, origin_parts, server_names, split_url
 from net.inbox import ReceiveBudget
 from net.lobby import ClientSession, Lobby, same_token, valid_token
+from net.memory import MemoryPolicy, keep_memory
 from net.protocol import ClientType
 
 logger = logging.getLogger(__name__)
@@ -62,6 +63,9 @@ class ServerConfig:
     #: Raise the garbage collector's oldest-generation threshold when the server starts: with thousands
     #: of connections, each full collection walks them all (100+ ms pauses, docs/benchmarks.md).
     tune_gc: bool = True
+    #: When to give memory back to the system after a crowd of connections has gone (net/memory.py);
+    #: None: never.
+    memory: MemoryPolicy | None = field(default_factory=MemoryPolicy)
     #: Serve `client_type=echo` (net/echo.py): for WebSocket conformance testing only, never in a game.
     echo: bool = False
     #: Caps (net/admission.py); 0: derived from the open-file limit, which is raised at start first
@@ -418,6 +422,8 @@ class NetworkServer:
             self._nursery = nursery
             self.bridge = Bridge(trio.lowlevel.current_trio_token())
             self._ready.set()
+            if config.memory is not None:
+                nursery.start_soon(keep_memory, self.admission, config.memory)
             site = Site(
                 self.lobby, config, server_names(config.host, config.public_names), self.budget, self.port
             )
