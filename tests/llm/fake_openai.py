@@ -219,10 +219,13 @@ class FakeOpenAI:
     _server: _Server | None = None
     _thread: threading.Thread | None = None
 
+    _url: str | None = None
+
     @property
     def url(self) -> str:
-        assert self._server is not None, "not started"
-        return f"http://127.0.0.1:{self._server.server_address[1]}/v1"
+        """The base URL (still readable after `stop()`, for messages that name it)."""
+        assert self._url is not None, "not started"
+        return self._url
 
     @property
     def chats(self) -> list[Call]:
@@ -234,6 +237,7 @@ class FakeOpenAI:
         server = _Server(("127.0.0.1", 0), _Handler)
         server.fake = self
         self._server = server
+        self._url = f"http://127.0.0.1:{server.server_address[1]}/v1"
         self._thread = threading.Thread(
             target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="fake-openai", daemon=True
         )
