@@ -23,6 +23,7 @@ import json
 import logging
 import socket
 import time
+import urllib.parse
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -51,22 +52,41 @@ class _FixedClient(simple_websocket.Client):  # type: ignore[misc]  # simple-web
     """simple-websocket 1.1.0 leaves frames that arrive with the 101 response unread until the next
     packet: `Client.handshake()` takes only wsproto's `AcceptConnection` event, so a greeting sent in the
     same TCP read waits in wsproto's buffer (we saw it delayed until the next frame came, seconds later).
-    Reading the pending events right after the handshake fixes it."""
+    Reading the pending events right after the handshake fixes it. Our server speaks first (`welcome`)
+    when the URL says everything, so this matters on every such connection."""
 
     def handshake(self) -> None:
         super().handshake()
-        self.connected = self._handle_events()
+        # The server may also have said everything and closed already (a finished game, no game
+        # hosted): keep the connection "up" while frames are buffered, so that `receive()` hands
+        # them out before it raises ConnectionClosed, rather than `connect()` failing without them.
+        self.connected = self._handle_events() or bool(self.input_buffer)
 
 
 class ConnectionLost(Exception):
     """The connection ended before the game did, and reconnecting did not work."""
 
 
+def with_query(url: str, **params: str | None) -> str:
+    """`url` with these query parameters set (None: removed)."""
+    parts = urllib.parse.urlsplit(url)
+    query = [(k, v) for k, v in urllib.parse.parse_qsl(parts.query) if k not in params]
+    query += [(k, v) for k, v in params.items() if v is not None]
+    return urllib.parse.urlunsplit(parts._replace(query=urllib.parse.urlencode(query)))
+
+
 class _Link:
-    """One WebSocket connection that speaks our frames (not thread-safe: use from one thread)."""
+    """One WebSocket connection that speaks our frames (not thread-safe: use from one thread).
+
+    The resume point travels in the URL; when the token does not (kept out of URLs), `hello=1` tells
+    the server to wait for our `hello` rather than welcome us from the URL at once.
+    """
 
     def __init__(self, url: str, token: str | None, resume_from: int, timeout: float) -> None:
-        self.ws = _FixedClient.connect(url)
+        query = urllib.parse.parse_qs(urllib.parse.urlsplit(url).query)
+        if token is not None and "token" not in query:
+            url = with_query(url, hello="1")
+        self.ws = _FixedClient.connect(with_query(url, resume_from=str(resume_from) if resume_from else None))
         self._closed = False
         hello: dict[str, Any] = {
             "type": "hello",
@@ -88,9 +108,11 @@ class _Link:
             if text is None:
                 continue
             try:
-                yield SERVER_FRAME.validate_json(text)
+                frame = SERVER_FRAME.validate_json(text)
             except ValidationError as exc:
                 logger.error("server sent a frame this client does not understand: %s", exc)
+                continue
+            yield frame
 
     def close(self) -> None:
         if not self._closed:

@@ -140,6 +140,7 @@ def request_dict(request: RequestAction, *, seen: int, now: float) -> dict[str, 
     obs = request.observation
     return {
         "type": "request",
+        "message_type": "request",
         "game_id": request.game_id,
         "phase_id": request.phase_id,
         "phase": obs.phase.value,
@@ -166,6 +167,7 @@ def game_over_dict(
     """The `game_over` frame."""
     return {
         "type": "game_over",
+        "message_type": "game_over",
         "game_id": game_id,
         "winner": outcome.winner.value if outcome and outcome.winner else None,
         "termination": outcome.termination.value if outcome else None,
@@ -178,13 +180,20 @@ def game_over_dict(
 
 def error_dict(code: ErrorCode, message: str, *, closing: bool = False) -> dict[str, Any]:
     """The `error` frame."""
-    return {"type": "error", "code": code.value, "message": message, "closing": closing}
+    return {
+        "type": "error",
+        "message_type": "error",
+        "code": code.value,
+        "message": message,
+        "closing": closing,
+    }
 
 
 def event_dicts(first_seq: int, events: Iterable[Event]) -> list[dict[str, Any]]:
     """`event` frames for consecutive events of one view."""
     return [
-        {"type": "event", "seq": seq, "event": event_to_dict(e)} for seq, e in enumerate(events, first_seq)
+        {"type": "event", "message_type": "event", "seq": seq, "event": event_to_dict(e)}
+        for seq, e in enumerate(events, first_seq)
     ]
 
 

@@ -29,7 +29,17 @@ from net.errors import (
     CLOSE_SEAT_RELEASED,
     RemoteProtocolError,
 )
-from net.protocol import PROTOCOL_VERSION, TOKEN_PATTERN, TOKEN_RULE, Act, ClientType, ErrorCode, Hello, Ping
+from net.protocol import (
+    PROTOCOL_VERSION,
+    SUPPORTED_VERSIONS,
+    TOKEN_PATTERN,
+    TOKEN_RULE,
+    Act,
+    ClientType,
+    ErrorCode,
+    Hello,
+    Ping,
+)
 from net.seats import SEAT_RELEASED, RemoteSeat, ViewHub
 
 logger = logging.getLogger(__name__)
@@ -58,7 +68,17 @@ class GameEntry:
 
 
 class ClientSession:
-    """One connected socket: waits for `hello`, then plays a seat or watches a view."""
+    """One connected socket: plays a seat or watches a view, from its `hello` or, when its URL says
+    everything (a spectator, or an agent with its token in the query), from the start.
+
+    The server speaks first for such a URL, as the seed's listeners expect: `welcome` at once, then the
+    view's events from the URL's `resume_from` (default 0). A client that will say `hello` (to give a
+    token kept out of the URL) says so with `hello=1` in the URL and is answered as before. A `hello`
+    after a welcome from the URL (every version-1 client sends one) is a no-op if it names the same
+    token or none; a spectator's `hello` with the admin token moves it to the full view (a second
+    `welcome` starts that stream). The outcome does not depend on timing: the first `welcome` is queued
+    before any frame of the client is read.
+    """
 
     def __init__(
         self,
@@ -69,16 +89,22 @@ class ClientSession:
         token: str | None,
         *,
         ticket: Ticket | None = None,
+        resume_from: int | None = None,
+        await_hello: bool = False,
     ):
         """Wire the connection's callbacks to this session (Trio thread). `ticket`: the connection's
         place in the server's counts (settled when an agent gets its seat; its address is blamed for
-        bad tokens)."""
+        bad tokens). `token`, `resume_from` and `await_hello` (`hello=1`: this client will say `hello`,
+        wait for it) come from the URL's query, if there."""
         self.lobby = lobby
         self.ticket = ticket
         self.connection = connection
         self.client_id = client_id
         self.client_type = client_type
         self._url_token = token
+        self._url_resume_from = resume_from or 0
+        self._await_hello = await_hello
+        self._bound_by_url = False  # greeted from the URL: a later hello is checked against it
         self.seat: RemoteSeat | None = None
         self.hub: ViewHub | None = None
         self._greeted = False
@@ -94,6 +120,11 @@ class ClientSession:
         """Serve the socket until it closes; the hello must come within the lobby's hello timeout."""
         self.lobby.sessions.add(self)
         try:
+            if not self._await_hello and (self.client_type is not ClientType.AGENT or self._url_token):
+                self._greet_from_url()
+            if self._greeted:
+                await self.connection.run()
+                return
             async with trio.open_nursery() as nursery:
                 nursery.start_soon(self._hello_deadline)
                 await self.connection.run()
@@ -141,7 +172,9 @@ class ClientSession:
                 else:
                     self.seat.act(self, frame)
             case Ping(nonce=nonce):
-                self.connection.send_nowait(text_frame(json_bytes({"type": "pong", "nonce": nonce})))
+                self.connection.send_nowait(
+                    text_frame(json_bytes({"type": "pong", "message_type": "pong", "nonce": nonce}))
+                )
 
     def _on_binary(self) -> None:
         self.send_error(
@@ -155,16 +188,30 @@ class ClientSession:
         elif self._dropped >= RATE_LIMIT_CLOSE_AFTER:
             self.send_error(ErrorCode.RATE_LIMITED, "flooding: connection closed", close_code=CLOSE_POLICY)
 
+    def _greet_from_url(self) -> None:
+        """The URL says everything: bind now and send `welcome` before reading anything."""
+        self._greeted = self._bound_by_url = True
+        if self.client_type is ClientType.AGENT:
+            self.connection.lift_message_limit()  # its token is checked: an agent's answers may be long
+            self._bind_seat(self._url_token, self._url_resume_from)
+        else:  # a spectator keeps the small limit of an unknown client until it says hello
+            self._bind_view(self._url_token, self._url_resume_from)
+
     def _on_hello(self, hello: Hello) -> None:
-        if self._greeted:
+        if self._greeted and not self._bound_by_url:
             self.send_error(ErrorCode.INVALID_FRAME, "hello was already received")
             return
-        if hello.protocol_version != PROTOCOL_VERSION:
+        if hello.protocol_version not in SUPPORTED_VERSIONS:
+            versions = " and ".join(str(v) for v in SUPPORTED_VERSIONS)
             self.send_error(
                 ErrorCode.PROTOCOL_VERSION,
-                f"this server speaks protocol {PROTOCOL_VERSION}, not {hello.protocol_version}",
+                f"this server speaks protocol {versions}, not {hello.protocol_version}",
                 close_code=CLOSE_PROTOCOL_ERROR,
             )
+            return
+        if self._bound_by_url:
+            self._bound_by_url = False  # one hello at most after the URL's welcome
+            self._hello_after_url(hello)
             return
         self._greeted = True
         self.connection.lift_message_limit()
@@ -173,6 +220,23 @@ class ClientSession:
             self._bind_seat(token, hello.resume_from)
         else:
             self._bind_view(token, hello.resume_from)
+
+    def _hello_after_url(self, hello: Hello) -> None:
+        """A `hello` on a connection already welcomed from its URL: the same token (or none) changes
+        nothing; a spectator's admin token moves it to the full view; another seat token is refused."""
+        if hello.token is None or hello.token == self._url_token:
+            self.connection.lift_message_limit()
+            return
+        if self.client_type is ClientType.AGENT:
+            self.send_error(
+                ErrorCode.INVALID_FRAME, "this connection already plays the seat of its URL's token"
+            )
+            return
+        if self.hub is not None:
+            self.hub.detach(self)
+            self.hub = None
+        self.connection.lift_message_limit()
+        self._bind_view(hello.token, hello.resume_from)
 
     def _strike(self) -> None:
         self.lobby.bad_tokens.strike(self.ticket.address if self.ticket is not None else None)
@@ -228,6 +292,7 @@ class ClientSession:
     def _welcome(self, game_id: str, view: str, seat: PlayerId | None, resume_from: int) -> None:
         frame = {
             "type": "welcome",
+            "message_type": "welcome",
             "protocol_version": PROTOCOL_VERSION,
             "client_id": self.client_id,
             "client_type": self.client_type.value,

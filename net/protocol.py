@@ -24,7 +24,10 @@ from engine import Action, Audience, Phase, Role, Team
 from engine.config import MAX_SPEECH_CHARS
 from engine.events import EVENT_TYPES
 
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 2
+#: Versions a client may say in `hello`. Version 2 added the server speaking first when the URL says
+#: everything (docs/protocol.md); a version-1 client, which always says `hello`, works unchanged.
+SUPPORTED_VERSIONS = (1, 2)
 #: Characters of a speech on the wire: the longest any game may allow (each game enforces its own limit).
 MAX_TEXT = MAX_SPEECH_CHARS
 MAX_ID = 64  # characters of an id, a name or a nonce
@@ -170,6 +173,7 @@ class Welcome(Frame):
     """First server frame. `view` is what this connection receives: `player:NAME`, `public` or `full`."""
 
     type: Literal["welcome"]
+    message_type: Literal["welcome"] = "welcome"  # the seed's name for `type`: its listeners read it
     protocol_version: int
     client_id: str
     client_type: ClientType
@@ -184,6 +188,7 @@ class EventFrame(Frame):
     """One game event; `seq` counts this view's events from 0 (a gap means something was missed)."""
 
     type: Literal["event"]
+    message_type: Literal["event"] = "event"  # the seed's name for `type`: its listeners read it
     seq: int
     event: EventPayload  # type: ignore[valid-type]  # a union generated from the engine at import
 
@@ -208,6 +213,7 @@ class RequestFrame(Frame):
     """
 
     type: Literal["request"]
+    message_type: Literal["request"] = "request"  # the seed's name for `type`: its listeners read it
     game_id: str
     phase_id: int
     phase: Phase
@@ -224,6 +230,7 @@ class Rejected(Frame):
     late, a duplicate, or from a seat that was given up."""
 
     type: Literal["rejected"]
+    message_type: Literal["rejected"] = "rejected"  # the seed's name for `type`: its listeners read it
     phase_id: int
     reason: str
 
@@ -232,6 +239,7 @@ class GameOver(Frame):
     """The game ended (`winner` null: no winner or aborted); every role; faults per seat."""
 
     type: Literal["game_over"]
+    message_type: Literal["game_over"] = "game_over"  # the seed's name for `type`: its listeners read it
     game_id: str
     winner: Team | None
     termination: str | None
@@ -263,6 +271,7 @@ class ErrorFrame(Frame):
     """A clear complaint about the client's last frame (or its connection)."""
 
     type: Literal["error"]
+    message_type: Literal["error"] = "error"  # the seed's name for `type`: its listeners read it
     code: ErrorCode
     message: str
     closing: bool = False
@@ -272,6 +281,7 @@ class Pong(Frame):
     """Answer to `ping`."""
 
     type: Literal["pong"]
+    message_type: Literal["pong"] = "pong"  # the seed's name for `type`: its listeners read it
     nonce: str | None = None
 
 

@@ -1,8 +1,8 @@
 """The HTTP side of the server: one TCP connection's request head, its route, and the WebSocket handshake.
 
-Routes: `GET /ws/{client_id}?client_type=agent|ui|observer[&token=...]` (WebSocket), `GET /stats`,
-`GET /healthz`; with `ServerConfig(echo=True)` only, `client_type=echo` too (net/echo.py, for the
-conformance tests). Anything else gets a real HTTP answer: 404 for unknown paths, 426 for a plain HTTP
+Routes: `GET /ws/{client_id}?client_type=agent|ui|observer[&token=...][&resume_from=N][&hello=1]` (WebSocket),
+`GET /stats`, `GET /healthz`; with `ServerConfig(echo=True)` only, `client_type=echo` too (net/echo.py,
+for the conformance tests). Anything else gets a real HTTP answer: 404 for unknown paths, 426 for a plain HTTP
 request to `/ws/...`, 400 for a malformed handshake, 408 when the request head does not arrive in
 time, 403 for an upgrade from a foreign web page or to a foreign `Host` (net/exposure.py), 429 for an
 address blocked after bad tokens, 503 over a cap (net/admission.py). Each TCP connection is handled in
@@ -38,6 +38,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
+MAX_RESUME_DIGITS = 9  # a URL's resume_from: far more events than any view has
 MAX_HEAD = 16 * 1024  # bytes of request line and headers
 CLIENT_ID = re.compile(r"[A-Za-z0-9_.\-]{1,64}")
 
@@ -228,6 +229,16 @@ async def _websocket(
             stream, conn, 400, {"error": f"client_type must be agent, ui or observer, not {kind!r}"}
         )
         return
+    says_hello = query.get("hello", ["0"])[0]
+    if says_hello not in ("0", "1"):
+        await _respond(stream, conn, 400, {"error": "hello must be 0 or 1"})
+        return
+    resume_text = query.get("resume_from", [None])[0]
+    if resume_text is not None and not (
+        resume_text.isascii() and resume_text.isdigit() and len(resume_text) <= MAX_RESUME_DIGITS
+    ):
+        await _respond(stream, conn, 400, {"error": "resume_from must be a whole number >= 0"})
+        return
     ws = WSConnection(ConnectionType.SERVER)
     try:
         ws.initiate_upgrade_connection(list(request.headers), request.target)
@@ -262,6 +273,15 @@ async def _websocket(
     session = (
         EchoSession(lobby, connection)
         if echo
-        else ClientSession(lobby, connection, client_id, ClientType(kind), token, ticket=ticket)
+        else ClientSession(
+            lobby,
+            connection,
+            client_id,
+            ClientType(kind),
+            token,
+            ticket=ticket,
+            resume_from=int(resume_text) if resume_text is not None else None,
+            await_hello=says_hello == "1",
+        )
     )
     await session.run()

@@ -2,6 +2,8 @@
 
 `$defs.ClientFrame` is the union of client -> server frames and `$defs.ServerFrame` the union of
 server -> client frames; every model they use is a sibling in `$defs`. The root accepts either kind.
+Only standard draft 2020-12 keywords are used, so that validators load it with their default settings
+(Ajv's strict mode refuses unknown keywords).
 `docs/protocol.schema.json` is this document, regenerated with:
 
     python -m net.schema > docs/protocol.schema.json
@@ -41,10 +43,20 @@ def build_schema() -> dict[str, Any]:
             "`$defs.ClientFrame`: client -> server frames; `$defs.ServerFrame`: server -> client frames. "
             "Generated from net/protocol.py by `python -m net.schema`; see docs/protocol.md."
         ),
-        "x-protocol-version": PROTOCOL_VERSION,
         "oneOf": [{"$ref": f"#/$defs/{name}"} for name in _UNIONS],
-        "$defs": defs,
+        "$defs": _standard(defs),
     }
+
+
+def _standard(node: Any) -> Any:
+    """`node` without pydantic's `discriminator` (an OpenAPI keyword, not JSON Schema): validators in
+    their default strict mode (Ajv) refuse unknown keywords, and the `const` of each member's `type`
+    already tells the members of a `oneOf` apart."""
+    if isinstance(node, dict):
+        return {key: _standard(value) for key, value in node.items() if key != "discriminator"}
+    if isinstance(node, list):
+        return [_standard(value) for value in node]
+    return node
 
 
 def schema_text() -> str:

@@ -123,7 +123,12 @@ class RemoteSeat(TrioRecipient):
                 if retry and self._answered == phase_id:  # illegal: open again until its deadline
                     self._answered = None
                 if self.client is not None:
-                    frame = {"type": "rejected", "phase_id": phase_id, "reason": reason}
+                    frame = {
+                        "type": "rejected",
+                        "message_type": "rejected",
+                        "phase_id": phase_id,
+                        "reason": reason,
+                    }
                     self.client.connection.send_nowait(text_frame(json_bytes(frame)))
             case GameFinished():
                 self._request = None
@@ -218,7 +223,12 @@ class RemoteSeat(TrioRecipient):
             return
         if self._given_up:
             reason = "this seat was given up after a disconnection: the game plays its default actions"
-            frame_out = {"type": "rejected", "phase_id": frame.phase_id, "reason": reason}
+            frame_out = {
+                "type": "rejected",
+                "message_type": "rejected",
+                "phase_id": frame.phase_id,
+                "reason": reason,
+            }
             client.connection.send_nowait(text_frame(json_bytes(frame_out)))
             return
         request = self._request

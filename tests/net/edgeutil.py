@@ -120,6 +120,7 @@ class Peer:
             self.ws.receive_data(data)
             for event in self.ws.events():
                 if isinstance(event, AcceptConnection):
+                    self.pending.extend(self.ws.events())  # the server may speak first (a welcome)
                     return
                 if isinstance(event, RejectConnection):
                     raise Refused(event.status_code, self._rejection_body(received))

@@ -79,8 +79,16 @@ def raw_exchange(port: int, data: bytes, timeout: float = WAIT_S) -> bytes:
         return b"".join(chunks)
 
 
-def ws_url(port: int, client_id: str, client_type: str = "ui", token: str | None = None) -> str:
+def ws_url(
+    port: int,
+    client_id: str,
+    client_type: str = "ui",
+    token: str | None = None,
+    resume_from: int | None = None,
+) -> str:
     query = f"?client_type={client_type}" + (f"&token={token}" if token else "")
+    if resume_from is not None:
+        query += f"&resume_from={resume_from}"
     return f"ws://{HOST}:{port}/ws/{client_id}{query}"
 
 
@@ -98,9 +106,14 @@ class Clients:
         self.opened: list[simple_websocket.Client] = []
 
     def connect(
-        self, port: int, client_id: str, client_type: str = "ui", token: str | None = None
+        self,
+        port: int,
+        client_id: str,
+        client_type: str = "ui",
+        token: str | None = None,
+        resume_from: int | None = None,
     ) -> simple_websocket.Client:
-        ws = _FixedClient.connect(ws_url(port, client_id, client_type, token))
+        ws = _FixedClient.connect(ws_url(port, client_id, client_type, token, resume_from))
         self.opened.append(ws)
         return ws
 

@@ -387,7 +387,10 @@ def test_error_frames(code: ErrorCode, closing: bool):
 
 
 def test_json_bytes_of_models_and_dicts():
-    assert json_bytes(Pong(type="pong", nonce="é")) == '{"type":"pong","nonce":"é"}'.encode()
+    assert (
+        json_bytes(Pong(type="pong", nonce="é"))
+        == '{"type":"pong","message_type":"pong","nonce":"é"}'.encode()
+    )
     assert json_bytes({"type": "pong", "nonce": "é"}) == '{"type":"pong","nonce":"é"}'.encode()
 
 

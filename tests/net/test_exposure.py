@@ -175,7 +175,10 @@ def test_wss_carries_a_whole_game_view_and_large_frames(hosted, tls):
         for i in range(150):
             ws.send(f'{{"type": "ping", "nonce": "{big}{i:04d}"}}')
         for i in range(150):
-            assert ws.receive(timeout=WAIT_S) == f'{{"type":"pong","nonce":"{big}{i:04d}"}}'
+            assert (
+                ws.receive(timeout=WAIT_S)
+                == f'{{"type":"pong","message_type":"pong","nonce":"{big}{i:04d}"}}'
+            )
     finally:
         ws.close()
         # simple-websocket's reader thread may still be in a read on the closed socket's descriptor

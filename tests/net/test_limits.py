@@ -109,7 +109,7 @@ def test_a_message_over_the_limit_in_bytes_is_closed_1009(game_server):
 
 def test_before_hello_only_small_messages_are_accepted(game_server):
     padded = '{"type": "ping"' + " " * 5000 + "}"  # 5 KB of valid JSON
-    early = WireClient(game_server.port, "/ws/early?client_type=ui")
+    early = WireClient(game_server.port, "/ws/early?client_type=agent")
     early.send_text(padded)
     assert ending(early) == "close 1009: message too big (limit 4096 bytes before hello)"
     greeted = spectator(game_server, "greeted")
@@ -121,23 +121,24 @@ def test_before_hello_only_small_messages_are_accepted(game_server):
 
 
 def test_a_frame_of_100000_keys_before_hello_is_closed_1009(game_server):
-    conn = WireClient(game_server.port, "/ws/keys?client_type=ui")
+    conn = WireClient(game_server.port, "/ws/keys?client_type=agent")
     conn.send_text(json.dumps({"type": "ping", **{str(i): 0 for i in range(100_000)}}))
     assert ending(conn) == "close 1009: message too big (limit 4096 bytes before hello)"
 
 
 def test_a_frame_with_too_many_keys_is_refused_and_the_connection_kept(game_server):
-    conn = WireClient(game_server.port, "/ws/keys?client_type=ui")
+    conn = WireClient(game_server.port, "/ws/keys?client_type=agent")
     conn.send_text(json.dumps({"type": "ping", **{str(i): 0 for i in range(16)}}))  # 17 keys
     error = conn.next()
     assert error == {
         "type": "error",
+        "message_type": "error",
         "code": "invalid_frame",
         "message": "frame too complex: an object may have at most 16 keys",
         "closing": False,
     }
     conn.send_json({"type": "ping", "nonce": "still here"})
-    assert conn.next() == {"type": "pong", "nonce": "still here"}
+    assert conn.next() == {"type": "pong", "message_type": "pong", "nonce": "still here"}
     conn.close()
 
 
@@ -146,14 +147,14 @@ def test_a_frame_with_too_many_keys_is_refused_and_the_connection_kept(game_serv
 
 def test_the_connection_that_would_go_over_the_shared_budget_is_closed_1013(make_server):
     server = make_server(ServerConfig(port=0, max_unfinished_bytes=5000))
-    first = WireClient(server.port, "/ws/first?client_type=ui")
+    first = WireClient(server.port, "/ws/first?client_type=agent")
     first.send_raw(ws_frame(0x1, b'{"type": "ping"' + b" " * 2985, fin=False))  # 3000 bytes held
     wait_until(lambda: server.budget.used == 3000, "the first part is held")
-    second = WireClient(server.port, "/ws/second?client_type=ui")
+    second = WireClient(server.port, "/ws/second?client_type=agent")
     second.send_raw(ws_frame(0x1, b" " * 3000, fin=False))
     assert ending(second) == "close 1013: server busy: unfinished messages over 5000 bytes in all"
     first.send_raw(ws_frame(0x0, b"}"))  # the first one is still served
-    assert first.next() == {"type": "pong", "nonce": None}
+    assert first.next() == {"type": "pong", "message_type": "pong", "nonce": None}
     assert server.budget.used == 0
     first.close()
 
@@ -164,7 +165,7 @@ def test_the_connection_that_would_go_over_the_shared_budget_is_closed_1013(make
 def test_a_frame_that_never_completes_is_closed_1008(make_server):
     timeout = 0.3
     server = make_server(ServerConfig(port=0, connection=ConnectionConfig(message_timeout=timeout)))
-    conn = WireClient(server.port, "/ws/trickler?client_type=ui")
+    conn = WireClient(server.port, "/ws/trickler?client_type=agent")
     started = time.monotonic()
     conn.send_raw(bytes((0x81,)))  # one byte of a frame header, and no more
     assert ending(conn) == f"close 1008: message not completed within {timeout:g} s"

@@ -91,8 +91,8 @@ async def test_the_server_gives_memory_back_after_its_spectators_leave(make_serv
     )
     assert server.admission is not None
     with open_clients() as clients:
-        for i in range(30):
-            clients.connect(server.port, f"crowd-{i}")
+        for i in range(30):  # agents without a token: they wait for their hello (no game is hosted)
+            clients.connect(server.port, f"crowd-{i}", "agent")
         assert server.admission.memory_returns == 0
     deadline = time.monotonic() + 10
     while server.admission.memory_returns == 0 and time.monotonic() < deadline:

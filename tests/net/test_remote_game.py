@@ -359,13 +359,19 @@ def _night_answers(alice: Any, bruno: Any) -> None:
     assert night["phase"] == "night"
     act(bruno, night, {"kind": "inspect", "target": "Bruno"})  # illegal: not on the menu
     reason = "inspect target 'Bruno' is not allowed now (allowed: Alice, Chloe, Damien, Elise)"
-    assert receive(bruno) == {"type": "rejected", "phase_id": night["phase_id"], "reason": reason}
+    assert receive(bruno) == {
+        "type": "rejected",
+        "message_type": "rejected",
+        "phase_id": night["phase_id"],
+        "reason": reason,
+    }
     assert receive(bruno)["event"]["reason"] == f"illegal answer: {reason}"  # player_faulted
     act(bruno, night, {"kind": "inspect", "target": "Alice"})  # the deadline still stands
     assert receive(bruno)["event"]["type"] == "action_recorded"
     act(bruno, night, {"kind": "inspect", "target": "Alice"})  # again, while Alice has not answered
     assert receive(bruno) == {
         "type": "rejected",
+        "message_type": "rejected",
         "phase_id": night["phase_id"],
         "reason": "no answer is expected from you in this phase (already answered?)",
     }

@@ -162,7 +162,7 @@ def test_invalid_json_gets_an_error_and_the_connection_stays(server, game, clien
     assert error["code"] == "invalid_json"
     assert error["closing"] is False
     ws.send(json.dumps({"type": "ping", "nonce": "n1"}))
-    assert receive_until(ws, "pong") == {"type": "pong", "nonce": "n1"}
+    assert receive_until(ws, "pong") == {"type": "pong", "message_type": "pong", "nonce": "n1"}
 
 
 def test_unknown_frame_type_is_named(server, game, clients):
@@ -184,7 +184,7 @@ def test_binary_frame_is_refused(server, game, clients):
 
 
 def test_wrong_protocol_version_gets_an_error_and_a_close(server, game, clients):
-    ws = clients.connect(server.port, "ui-1")
+    ws = clients.connect(server.port, "agent-1", "agent")  # no token in its URL: it waits for hello
     ws.send(hello(version=99))
     frames, code = read_to_close(ws)
     assert [f["code"] for f in frames] == ["protocol_version"]
@@ -194,11 +194,11 @@ def test_wrong_protocol_version_gets_an_error_and_a_close(server, game, clients)
 
 def test_acting_before_hello_or_as_a_spectator_is_refused(server, game, clients):
     act = json.dumps({"type": "act", "phase_id": 1, "action": {"kind": "abstain"}})
+    agent = clients.connect(server.port, "agent-1", "agent")
+    agent.send(act)
+    assert receive_until(agent, "error")["code"] == "hello_required"
     ws = clients.connect(server.port, "ui-1")
-    ws.send(act)
-    assert receive_until(ws, "error")["code"] == "hello_required"
-    ws.send(hello())
-    receive_until(ws, "welcome")
+    receive_until(ws, "welcome")  # a spectator's URL says everything: welcomed without a hello
     ws.send(act)
     error = receive_until(ws, "error")
     assert error["code"] == "not_an_agent"
@@ -228,7 +228,7 @@ def test_seat_token_in_the_url_works_and_a_newer_connection_replaces_the_older(s
 def test_no_hello_in_time_is_closed(make_server, clients):
     server = make_server(ServerConfig(port=0, hello_timeout=0.3))
     start = time.monotonic()  # the server's timer starts once the handshake is done
-    ws = clients.connect(server.port, "quiet")
+    ws = clients.connect(server.port, "quiet", "agent")  # no token in its URL: it must say hello
     frames, code = read_to_close(ws)
     assert time.monotonic() - start >= 0.3
     assert [(f["code"], f["closing"]) for f in frames] == [("hello_required", True)]
@@ -237,7 +237,7 @@ def test_no_hello_in_time_is_closed(make_server, clients):
 
 def test_message_over_the_size_limit_is_closed_1009(make_server, clients):
     server = make_server(ServerConfig(port=0, connection=ConnectionConfig(max_message=1000)))
-    ws = clients.connect(server.port, "big")
+    ws = clients.connect(server.port, "big", "agent")
     ws.send(json.dumps({"type": "ping", "nonce": "x" * 2000}))
     frames, code = read_to_close(ws)
     assert frames == []
@@ -347,8 +347,7 @@ def test_catch_up_bigger_than_the_outbox_of_a_finished_game(make_server, clients
 def test_resume_past_the_end_is_named_and_resumes_at_the_end(server, game, clients):
     _feed(game, _public_events(5))
     poll_stats(server.port, lambda s: True)
-    ws = clients.connect(server.port, "future")
-    ws.send(hello(resume_from=50))
+    ws = clients.connect(server.port, "future", resume_from=50)
     error = receive(ws)
     assert error["type"] == "error"
     assert "resume_from 50 is past the 5 events" in error["message"]
@@ -363,8 +362,7 @@ def test_spectators_get_game_over_then_a_4000_close(server, game, clients):
     frames, code = read_to_close(ws)
     assert [f["type"] for f in frames] == ["game_over"]
     assert code == CLOSE_GAME_OVER
-    late = clients.connect(server.port, "late")
-    late.send(hello())
+    late = clients.connect(server.port, "late")  # told everything before it could say hello
     frames, code = read_to_close(late)
     assert [f["type"] for f in frames] == ["welcome", "game_over"]
     assert code == CLOSE_GAME_OVER
@@ -414,9 +412,9 @@ def test_client_type_defaults_to_ui_and_a_client_counts_before_its_hello(server,
 
 
 def test_ping_is_answered_before_hello(server, game, clients):
-    ws = clients.connect(server.port, "early")
+    ws = clients.connect(server.port, "early", "agent")
     ws.send(json.dumps({"type": "ping", "nonce": "first"}))
-    assert receive(ws) == {"type": "pong", "nonce": "first"}
+    assert receive(ws) == {"type": "pong", "message_type": "pong", "nonce": "first"}
 
 
 def test_a_second_hello_is_an_invalid_frame_and_the_connection_stays(server, game, clients):
@@ -429,15 +427,22 @@ def test_a_second_hello_is_an_invalid_frame_and_the_connection_stays(server, gam
     assert receive_until(ws, "pong")["nonce"] == "still"
 
 
-def test_hello_token_wins_over_the_url_token(server, game, clients):
-    ws = clients.connect(server.port, "bruno", "agent", token="not-a-seat-token")
-    ws.send(hello(token=game.seats["Bruno"].token))
+def test_a_url_token_is_used_at_once_and_a_later_hello_cannot_change_the_seat(server, game, clients):
+    ws = clients.connect(server.port, "bruno", "agent", token=game.seats["Bruno"].token)
     welcome = receive(ws)
     assert (welcome["type"], welcome["seat"]) == ("welcome", "Bruno")
+    ws.send(hello(token=game.seats["Alice"].token))
+    error = receive_until(ws, "error")
+    assert (error["code"], error["closing"]) == ("invalid_frame", False)
+    wrong = clients.connect(server.port, "carol", "agent", token="not-a-seat-token")
+    frames, code = read_to_close(wrong)
+    assert [f["code"] for f in frames] == ["bad_token"]
+    assert code == CLOSE_BAD_TOKEN
     spectator = clients.connect(server.port, "tv", "observer", token=server.lobby.admin_token)
+    assert receive(spectator)["view"] == "full"
     spectator.send(hello(token="not-the-admin-token"))
     frames, code = read_to_close(spectator)
-    assert [f["code"] for f in frames] == ["bad_token"]
+    assert [f["code"] for f in frames if f["type"] == "error"] == ["bad_token"]
     assert code == CLOSE_BAD_TOKEN
 
 
@@ -445,20 +450,28 @@ def test_spectator_with_a_wrong_admin_token_is_closed_4003(server, game, clients
     ws = clients.connect(server.port, "tv", "observer")
     ws.send(hello(token="not-the-admin-token"))
     frames, code = read_to_close(ws)
+    assert frames[0]["view"] == "public"  # welcomed from its URL before its hello was read
+    assert [(f["code"], f["closing"]) for f in frames if f["type"] == "error"] == [("bad_token", True)]
+    assert code == CLOSE_BAD_TOKEN
+    in_url = clients.connect(server.port, "tv2", "observer", token="not-the-admin-token")
+    frames, code = read_to_close(in_url)
     assert [(f["code"], f["closing"]) for f in frames] == [("bad_token", True)]
     assert code == CLOSE_BAD_TOKEN
 
 
 def test_admin_token_opens_the_full_view(server, game, clients):
-    ws = clients.connect(server.port, "tv", "observer")
-    ws.send(hello(token=server.lobby.admin_token))
+    ws = clients.connect(server.port, "tv", "observer", token=server.lobby.admin_token)
     welcome = receive(ws)
     assert (welcome["type"], welcome["view"], welcome["game_id"]) == ("welcome", "full", "g1")
+    kept_out_of_url = clients.connect(server.port, "tv2", "observer")
+    kept_out_of_url.send(hello(token=server.lobby.admin_token))
+    assert receive(kept_out_of_url)["view"] == "public"  # the URL's view, sent before the hello is read
+    welcome = receive_until(kept_out_of_url, "welcome")
+    assert (welcome["view"], welcome["resume_from"]) == ("full", 0)
 
 
 def test_spectator_when_no_game_is_hosted_is_closed_1008(server, clients):
     ws = clients.connect(server.port, "tv", "ui")
-    ws.send(hello())
     frames, code = read_to_close(ws)
     assert [(f["code"], f["closing"]) for f in frames] == [("no_game", True)]
     assert code == CLOSE_POLICY
@@ -483,7 +496,7 @@ def test_flooding_is_closed_after_1000_drops_in_a_row(make_server, clients):
         for _ in range(1 + 1000):
             ws.send(ping)
     frames, code = read_to_close(ws)
-    assert frames[0] == {"type": "pong", "nonce": "n"}
+    assert frames[0] == {"type": "pong", "message_type": "pong", "nonce": "n"}
     assert [(f["code"], f["closing"]) for f in frames[1:]] == [
         ("rate_limited", False),
         ("rate_limited", True),
@@ -494,8 +507,7 @@ def test_flooding_is_closed_after_1000_drops_in_a_row(make_server, clients):
 def test_spectator_resumes_from_its_resume_point(server, game, clients):
     _feed(game, _public_events(5))
     poll_stats(server.port, lambda s: True)
-    ws = clients.connect(server.port, "back")
-    ws.send(hello(resume_from=3))
+    ws = clients.connect(server.port, "back", resume_from=3)
     welcome = receive(ws)
     assert (welcome["type"], welcome["resume_from"]) == ("welcome", 3)
     assert [receive(ws)["seq"] for _ in range(2)] == [3, 4]

@@ -413,12 +413,16 @@ def side(
     hello: dict[str, Any] | None = None,
     then: Sequence[str | dict[str, Any]] = (),
     until: str | None = None,
+    url_token: Callable[[Ctx], str] | None = None,
+    query: str = "",
 ) -> Attack:
-    """A new WebSocket connection: an optional hello (values may be functions of the context), then
-    frames; what it gets until the connection ends or a frame of type `until`, runs of events collapsed."""
+    """A new WebSocket connection (`url_token` and `query` added to its URL): an optional hello (values
+    may be functions of the context), then frames; what it gets until the connection ends or a frame of
+    type `until`, runs of events collapsed."""
 
     def send(m: Mallory, ctx: Ctx, frame: dict[str, Any]) -> Observed:
-        conn = WireClient(ctx.server.port, f"/ws/intruder?client_type={client_type}")
+        token = f"&token={url_token(ctx)}" if url_token is not None else ""
+        conn = WireClient(ctx.server.port, f"/ws/intruder?client_type={client_type}{token}{query}")
         try:
             if hello is not None:
                 conn.hello(**{k: v(ctx) if callable(v) else v for k, v in hello.items()})
@@ -465,8 +469,9 @@ def finished_game_token(m: Mallory, ctx: Ctx, frame: dict[str, Any]) -> Observed
 
 def never_reads(m: Mallory, ctx: Ctx, frame: dict[str, Any]) -> Later:
     """A full-view spectator with a tiny receive window that reads its welcome, then nothing at all."""
-    conn = WireClient(ctx.server.port, "/ws/never-reader?client_type=observer", rcvbuf=4096)
-    conn.hello(ctx.server.lobby.admin_token)
+    token = ctx.server.lobby.admin_token
+    conn = WireClient(ctx.server.port, f"/ws/never-reader?client_type=observer&token={token}", rcvbuf=4096)
+    conn.hello(token)
     welcome = conn.next()
     assert welcome is not None
 
@@ -788,8 +793,8 @@ CASES = [
     ),
     Case(
         "wrong_protocol_version",
-        side("agent", hello={"protocol_version": 2}),
-        ("protocol_version!: this server speaks protocol 1, not 2", "close 1002"),
+        side("agent", hello={"protocol_version": 3}),
+        ("protocol_version!: this server speaks protocol 1 and 2, not 3", "close 1002"),
     ),
     Case("wrong_seat_token", side("agent", hello={"token": "not-a-seat-token"}), BAD_TOKEN),
     Case("agent_without_a_token", side("agent", hello={}), BAD_TOKEN),
@@ -801,7 +806,7 @@ CASES = [
     Case("admin_token_as_a_seat_token", side("agent", hello={"token": admin_token}), BAD_TOKEN),
     Case(
         "seat_token_as_the_admin_token",
-        side("observer", hello={"token": seat_token}),
+        side("observer", url_token=seat_token),
         ("bad_token!: wrong admin token", "close 4003: wrong admin token"),
     ),
     Case(
@@ -811,17 +816,17 @@ CASES = [
     ),
     Case(
         "full_view_spectator_acts",
-        side("observer", hello={"token": admin_token}, then=[ACT], until="error"),
+        side("observer", url_token=admin_token, hello={"token": admin_token}, then=[ACT], until="error"),
         ("welcome", "events", "not_an_agent: a spectator (observer) cannot act"),
     ),
     Case(
         "negative_resume_from",
-        side("ui", then=['{"type":"hello","protocol_version":1,"resume_from":-1}'], until="error"),
+        side("agent", then=['{"type":"hello","protocol_version":1,"resume_from":-1}'], until="error"),
         ("invalid_frame: hello.resume_from: Input should be greater than or equal to 0",),
     ),
     Case(
         "resume_from_past_the_end",
-        side("ui", hello={"resume_from": 10**6}, until="welcome"),
+        side("ui", query=f"&resume_from={10**6}", until="welcome"),
         ("invalid_frame: resume_from 1000000 is past the", "welcome"),
     ),
     Case(

@@ -205,7 +205,9 @@ class Watcher:
     """A spectator on simple-websocket, reading raw text frames in a thread until `game_over`."""
 
     def __init__(self, url: str, token: str | None = None) -> None:
-        self.ws = _FixedClient.connect(url)
+        # The token goes in the URL too, so the server's first frame (sent before it reads the hello)
+        # is already this view's welcome; the hello that repeats it changes nothing.
+        self.ws = _FixedClient.connect(url if token is None else f"{url}&token={token}")
         frame: dict[str, Any] = {"type": "hello", "protocol_version": PROTOCOL_VERSION}
         if token is not None:
             frame["token"] = token
