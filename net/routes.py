@@ -1,12 +1,13 @@
 """The HTTP side of the server: one TCP connection's request head, its route, and the WebSocket handshake.
 
 Routes: `GET /ws/{client_id}?client_type=agent|ui|observer[&token=...]` (WebSocket), `GET /stats`,
-`GET /healthz`, the browser page (`GET /` and its fixed set of assets, net/web.py); with `ServerConfig(echo=True)` only, `client_type=echo` too (net/echo.py, for the
-conformance tests). Anything else gets a real HTTP answer: 404 for unknown paths, 426 for a plain HTTP
-request to `/ws/...`, 400 for a malformed handshake, 408 when the request head does not arrive in
-time, 403 for an upgrade from a foreign web page or to a foreign `Host` (net/exposure.py), 429 for an
-address blocked after bad tokens, 503 over a cap (net/admission.py). Each TCP connection is handled in
-its own task and ends there whatever happens to it.
+`GET /healthz`, the browser page (`GET /` and its fixed set of assets, net/web.py); with
+`ServerConfig(echo=True)` only, `client_type=echo` too (net/echo.py, for the conformance tests).
+Anything else gets a real HTTP answer: 404 for unknown paths, 426 for a plain HTTP request to
+`/ws/...`, 400 for a malformed handshake, 408 when the request head does not arrive in time, 403 for
+an upgrade from a foreign web page or to a foreign `Host` (net/exposure.py), 429 for an address
+blocked after bad tokens, 503 over a cap (net/admission.py). Each TCP connection is handled in its
+own task and ends there whatever happens to it.
 """
 
 from __future__ import annotations
@@ -189,7 +190,7 @@ async def _send_page(
 ) -> None:
     """One file of the page (a 304 has no body, RFC 9110 section 15.4.5)."""
     fields = [*headers, ("connection", "close")]
-    if status != 304:
+    if status != HTTPStatus.NOT_MODIFIED:
         fields.append(("content-length", str(len(body))))
     data = conn.send(h11.Response(status_code=status, headers=fields, reason=HTTPStatus(status).phrase))
     if body:

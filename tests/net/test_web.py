@@ -26,10 +26,14 @@ def test_root_serves_the_page_with_restrictive_headers(make_server):
     status, headers, body = _get(server.port, "/")
     assert status == 200
     assert headers["content-type"] == "text/html; charset=utf-8"
-    assert b"<script" in body and b"Loup-Garou" in body
+    assert b"<script" in body
+    assert b"Loup-Garou" in body
     csp = headers["content-security-policy"]
-    assert "default-src 'none'" in csp and "script-src 'self'" in csp and "connect-src 'self'" in csp
-    assert "frame-ancestors 'none'" in csp and "unsafe-inline" not in csp
+    assert "default-src 'none'" in csp
+    assert "script-src 'self'" in csp
+    assert "connect-src 'self'" in csp
+    assert "frame-ancestors 'none'" in csp
+    assert "unsafe-inline" not in csp
     assert headers["x-content-type-options"] == "nosniff"
     assert headers["referrer-policy"] == "no-referrer"
     assert headers["cache-control"] == "no-cache"
@@ -57,7 +61,13 @@ def test_the_page_loads_nothing_from_outside():
         for marker in ("http://", "https://", "//cdn", "javascript:", "eval(", "innerHTML"):
             assert marker not in text, (path, marker)
     html = ASSETS["/"].body.decode()
-    for marker in ("<script>", "style=", " onclick=", " onload=", "<style"):  # nothing inline: the CSP forbids it
+    for marker in (
+        "<script>",
+        "style=",
+        " onclick=",
+        " onload=",
+        "<style",
+    ):  # nothing inline: the CSP forbids it
         assert marker not in html, marker
 
 
@@ -81,7 +91,9 @@ def test_only_the_fixed_set_of_files_is_served(make_server, target):
     server = make_server(ServerConfig(port=0))
     reply = raw_exchange(server.port, f"GET {target} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode())
     assert reply.startswith(b"HTTP/1.1 404 "), reply[:200]
-    assert b"[project]" not in reply and b"root:" not in reply and b"import" not in reply
+    assert b"[project]" not in reply
+    assert b"root:" not in reply
+    assert b"import" not in reply
 
 
 def test_a_query_string_does_not_change_what_is_served(make_server):
