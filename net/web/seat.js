@@ -49,6 +49,7 @@ export class SeatPanel {
     this.choices.replaceChildren();
     for (const choice of frame.choices) this.choices.append(this.choiceControls(choice));
     this.root.classList.add("open");
+    this.root.dataset.phaseId = String(frame.phase_id);
     this.tick();
     clearInterval(this.timer);
     this.timer = setInterval(() => this.tick(), 250);
@@ -120,6 +121,7 @@ export class SeatPanel {
     this.request = null;
     clearInterval(this.timer);
     this.root.classList.remove("open");
+    delete this.root.dataset.phaseId;
     this.prompt.textContent = "Nothing to do now: wait for your turn.";
     this.choices.replaceChildren();
     this.clock.textContent = "";
