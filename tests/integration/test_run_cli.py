@@ -208,6 +208,8 @@ def test_remote_seat_played_by_the_example_agent(tmp_path):
         (["--model", "x", "--llm-parallel", "0"], "parallel: Input should be greater than or equal to 1"),
         (["--remote", "9"], "--remote must be between 0 and 8"),
         (["--join-timeout", "-1"], "must not be negative"),
+        (["--pace", "-1"], "--pace must be between 0 and 600 seconds"),
+        (["--seat", "3=human:0"], "human:SECONDS takes a number of seconds > 0"),
     ],
 )
 def test_bad_input_exits_2_with_a_clear_message(args, message):
@@ -344,3 +346,21 @@ def test_a_random_seed_is_128_bits_and_a_bad_host_secret_is_a_clear_error(tmp_pa
     assert refused.returncode == 2
     assert "readable by others" in refused.stderr
     assert "Traceback" not in refused.stderr
+
+
+def test_a_human_seat_gets_a_page_link_with_its_token_in_the_fragment(tmp_path):
+    done = run(
+        "--seed", "2", "--seat", "3=human:75", "--port", "0", "--join-timeout", "0.2", "--quiet",
+        "--log", str(tmp_path / "g.jsonl"),
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    seat = next(line for line in lines if line.startswith("Seat 3 (Chloe), for a person (75 s per answer): "))
+    link = seat.rsplit(": ", 1)[1]
+    assert link.startswith("http://127.0.0.1:")
+    path, _, fragment = link.partition("#")
+    assert path.endswith("/") and "token" not in path
+    assert fragment.startswith("seat=Chloe&token=")
+    assert any(line.startswith("Watch in a browser: http://127.0.0.1:") for line in lines)
+    assert any("Full view in a browser (secrets): http://" in line and "/#token=" in line for line in lines)
+    assert "Seat 3 (Chloe): nobody came; the built-in agent takes it." in done.stdout
