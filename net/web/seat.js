@@ -50,6 +50,7 @@ export class SeatPanel {
     for (const choice of frame.choices) this.choices.append(this.choiceControls(choice));
     this.root.classList.add("open");
     this.root.dataset.phaseId = String(frame.phase_id);
+    this.root.dataset.requests = String(Number(this.root.dataset.requests ?? 0) + 1); // for tests
     this.tick();
     clearInterval(this.timer);
     this.timer = setInterval(() => this.tick(), 250);

@@ -359,7 +359,8 @@ def test_a_human_seat_gets_a_page_link_with_its_token_in_the_fragment(tmp_path):
     link = seat.rsplit(": ", 1)[1]
     assert link.startswith("http://127.0.0.1:")
     path, _, fragment = link.partition("#")
-    assert path.endswith("/") and "token" not in path
+    assert path.endswith("/")
+    assert "token" not in path
     assert fragment.startswith("seat=Chloe&token=")
     assert any(line.startswith("Watch in a browser: http://127.0.0.1:") for line in lines)
     assert any("Full view in a browser (secrets): http://" in line and "/#token=" in line for line in lines)
