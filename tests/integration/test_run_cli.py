@@ -365,3 +365,28 @@ def test_a_human_seat_gets_a_page_link_with_its_token_in_the_fragment(tmp_path):
     assert any(line.startswith("Watch in a browser: http://127.0.0.1:") for line in lines)
     assert any("Full view in a browser (secrets): http://" in line and "/#token=" in line for line in lines)
     assert "Seat 3 (Chloe): nobody came; the built-in agent takes it." in done.stdout
+
+
+@pytest.mark.parametrize(
+    ("extra", "opened"),
+    [(["--seat", "3=human"], "/#seat=Chloe&token="), ([], "/")],
+)
+def test_open_opens_the_page_of_each_human_seat_else_the_spectators(tmp_path, extra, opened):
+    """`--open` goes through the standard `webbrowser` module: `BROWSER` names the browser to run."""
+    record = tmp_path / "opened.txt"
+    opener = tmp_path / "browser.py"
+    opener.write_text(f"import sys\nopen({str(record)!r}, 'a').write(sys.argv[1] + '\\n')\n")
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "run.py"), "--seed", "2", "--port", "0", "--join-timeout", "0.2",
+         "--quiet", "--open", "--log", str(tmp_path / "g.jsonl"), *extra],
+        capture_output=True, text=True, timeout=120, cwd=ROOT, check=False,
+        env={**os.environ, "BROWSER": f"{sys.executable} {opener} %s"},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    urls = record.read_text().split()
+    assert len(urls) == 1
+    assert urls[0].startswith("http://127.0.0.1:")
+    page = urls[0].split("/", 3)[3]  # after http://host:port/
+    assert page.startswith(opened[1:])
+    if not extra:
+        assert page == ""  # the spectators' page: no token
