@@ -47,7 +47,10 @@ function redraw(s = state) {
 
 function startLive() {
   const clientId = seat ? `human-${seat}`.replace(/[^A-Za-z0-9_.-]/g, "_").slice(0, 64) : `web-${crypto.randomUUID().slice(0, 8)}`;
-  if (seat) panel = new SeatPanel($("#seat"), (frame) => live.send(frame));
+  if (seat) {
+    panel = new SeatPanel($("#seat"), (frame) => live.send(frame));
+    panel.player = seat;
+  }
   $("#view-name").textContent = seat ? `Playing ${seat}` : token ? "Full view" : "Public view";
   live = new LiveConnection({
     token, seat, clientId,
@@ -61,6 +64,7 @@ function startLive() {
       },
       event: (event) => {
         state.apply(event);
+        if (panel && event.type === "role_assigned" && event.player === you) panel.learnRole(event.role);
         if (panel && panel.request) {
           const moved = event.type === "phase_started" && event.phase_id !== panel.request.phase_id;
           const mine = (event.type === "action_recorded" || event.type === "spoke") && event.player === you;

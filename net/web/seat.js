@@ -30,6 +30,13 @@ export class SeatPanel {
     this.notice = root.querySelector("#notice");
   }
 
+  // Before the first request: the role, as the game told it.
+  learnRole(role) {
+    if (!this.request && !this.you.dataset.role) {
+      this.you.textContent = `You are ${this.player ?? "playing"}, the ${role}.`;
+    }
+  }
+
   showYou(you) {
     const wolves = you.wolves.length > 1 ? ` Your pack: ${you.wolves.join(", ")}.` : "";
     const potions = you.role === "witch"

@@ -17,23 +17,22 @@ from tests.proof.remote_kit import SECRET
 PERSON = PlayerId("Chloe")
 
 
-def test_a_dropped_page_reconnects_resumes_and_plays_on(server, page):
-    config = preset("classic-8")
-    seats = {p: (None if p == PERSON else HeuristicAgent(i)) for i, p in enumerate(config.players)}
-    sockets = []
+def _proxy(page) -> tuple[list, list[dict], list[tuple[int, int]]]:
+    """Route the page's WebSockets through the test: the routes (to cut them), the hellos the page
+    sent, and (connection number, phase id) of each request it received."""
+    sockets: list = []
     hellos: list[dict] = []
-    requests: list[tuple[int, int]] = []  # (connection number, phase id) of each request the page got
+    requests: list[tuple[int, int]] = []
 
     def route(ws) -> None:
         upstream = ws.connect_to_server()
+        number = len(sockets)
 
         def to_server(message) -> None:
             frame = json.loads(message)
             if frame["type"] == "hello":
                 hellos.append(frame)
             upstream.send(message)
-
-        number = len(sockets)
 
         def to_page(message) -> None:
             frame = json.loads(message)
@@ -46,12 +45,22 @@ def test_a_dropped_page_reconnects_resumes_and_plays_on(server, page):
         sockets.append(ws)
 
     page.route_web_socket(re.compile(r".*/ws/.*"), route)
+    return sockets, hellos, requests
+
+
+def test_a_dropped_page_reconnects_resumes_and_plays_on(server, page):
+    config = preset("classic-8")
+    seats = {p: (None if p == PERSON else HeuristicAgent(i)) for i, p in enumerate(config.players)}
+    sockets, hellos, requests = _proxy(page)
     with Host(SECRET, server=server) as host:
         game = host.open_game(config, seats, seed=4)
         token = game.tokens[PERSON]
         page.goto(game.page_url("127.0.0.1", token=token, seat=PERSON))
         expect(page.locator("#status")).to_have_attribute("data-state", "connected")
         game.start(timeout_s=30, seat_timeouts={PERSON: 120.0})
+        expect(page.locator("#you")).to_contain_text(
+            f"You are {PERSON}, the "
+        )  # its role, before any request
         page.wait_for_selector("#seat.open", timeout=TURN_MS)
         seen = page.locator("#log li").count()
         assert page.locator("#seat").get_attribute("data-requests") == "1"
