@@ -31,9 +31,10 @@ def chromium_path() -> str | None:
     return os.environ.get(CHROMIUM_ENV) or shutil.which("chromium") or shutil.which("chromium-browser")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """One headless Chromium for the whole session (each test opens its own context)."""
+    """One headless Chromium per test module (each test opens its own context): closed, with
+    playwright's driver, before the rest of the suite runs."""
     try:
         from playwright.sync_api import sync_playwright  # noqa: PLC0415 - an optional test dependency
     except ImportError:
