@@ -41,6 +41,7 @@ export class GameState {
       case "night_fell":
         this.night = true;
         this.day = e.day;
+        this.phase = null; // until the night's first phase opens
         this.speaker = null;
         this.speech = null;
         this.votes = [];
@@ -48,6 +49,8 @@ export class GameState {
       case "day_broke":
         this.night = false;
         this.day = e.day;
+        this.phase = null;
+        this.speaker = null;
         this.speech = null;
         break;
       case "phase_started":
