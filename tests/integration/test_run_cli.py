@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import re
@@ -390,3 +391,18 @@ def test_open_opens_the_page_of_each_human_seat_else_the_spectators(tmp_path, ex
     assert page.startswith(opened[1:])
     if not extra:
         assert page == ""  # the spectators' page: no token
+
+
+def test_pace_spaces_the_requests_of_a_game(tmp_path):
+    log = tmp_path / "paced.jsonl"
+    done = run("--seed", "3", "--preset", "aiwolf-5", "--pace", "0.05", "--quiet", "--log", str(log))
+    assert done.returncode == 0, done.stderr
+    lines = [json.loads(line) for line in log.read_text().splitlines()]
+    starts: dict[int, float] = {}
+    for line in lines:
+        if line["kind"] == "request":
+            starts.setdefault(line["phase_id"], line["t"])
+    moments = sorted(starts.values())
+    assert len(moments) > 3
+    gaps = [b - a for a, b in itertools.pairwise(moments)]
+    assert min(gaps) >= 0.05 * 0.99  # the log's clock rounds to microseconds
