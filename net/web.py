@@ -1,7 +1,7 @@
 """The browser page, served by the game server on its own port: `GET /` and a fixed set of assets.
 
 The page (plain HTML, CSS and JavaScript modules in `net/web/`, no build step) watches the game hosted
-last, plays a seat for a person, or replays a log file the user opens; docs/protocol.md ("The page")
+last, plays a seat for a person, or replays a log file the user opens; docs/protocol.md ("The browser page")
 says what it does. Only the files listed in `FILES` are ever served: a request path is looked up in
 that table, never joined to a directory, so no path reaches any other file. They are read once, at
 import.
