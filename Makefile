@@ -9,15 +9,22 @@ ARGS ?=
 
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: venv test run lint fmt bench clean
+.PHONY: venv test run lint fmt bench clean browser-deps
 
 venv: $(STAMP)
 
 # Create the venv with the stock interpreter if missing; never upgrade pip or anything else.
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -e '.[dev]'
+	$(BIN)/python -m pip install -e '.[dev,browser]'
 	touch $@
+
+# The browser tests (tests/browser/) drive the system's Chromium with playwright's driver (the pip
+# package above); playwright never downloads a browser here. Installs Chromium with apt only if missing
+# (root, or sudo). Without it the browser tests skip, except under CI (CI set), where they fail.
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+browser-deps: $(STAMP)
+	command -v chromium >/dev/null || { $(SUDO) apt-get update && $(SUDO) apt-get install -y chromium; }
 
 test: $(STAMP)
 	$(BIN)/ruff check .

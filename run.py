@@ -82,6 +82,7 @@ def play(argv: Sequence[str]) -> int:
         config = build_config(args.preset, roles=args.roles, players=args.players, rules=args.rule)
         key = game_key(secret, seed)
         agents = cli.build_agents(config, args, seed, key)
+        people = cli.people(config, args)
     except (ConfigError, ScriptError, ValueError, HostSecretError) as exc:
         parser.error(str(exc))
     if not console.check_llm_seats(agents, args, seed, key, term):
@@ -102,14 +103,21 @@ def play(argv: Sequence[str]) -> int:
             print(f"Spectators: {game.url(args.url_host, 'YOUR-NAME', 'ui')}")
             admin = server.lobby.admin_token
             print(f"Full view (secrets): {game.url(args.url_host, 'YOUR-NAME', 'ui', admin)}")
+            console.page_links(game, args, people, term)
             viewer = _open_viewer(game, server, args) if args.viewer else None
-            console.seat_remote_agents(game, args, term)
+            console.seat_remote_agents(game, args, term, people)
             print(f"Agents: {console.describe_agents(game.seats)}.")
             observers: list[tuple[Recipient, View]] = []
             if not args.quiet:
                 transcript = TranscriptActor.start(sys.stdout.write, colour=cli.use_colour(args.color))
                 observers.append((transcript, FULL_VIEW if args.full else PUBLIC_VIEW))
-            finished = game.play(timeout_s=args.deadline, log_path=log_path, observers=observers)
+            finished = game.play(
+                timeout_s=args.deadline,
+                log_path=log_path,
+                observers=observers,
+                seat_timeouts=people,
+                pace_s=args.pace,
+            )
     except KeyboardInterrupt:
         print("\nInterrupted: every actor was stopped.", file=sys.stderr)
         return 130

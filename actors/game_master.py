@@ -8,7 +8,10 @@ scheduler for a `DeadlineReached(phase_id)`. Answers (`SubmitAction`) for anothe
 and dropped; illegal ones are rejected (`ActionRejected`) and recorded as that seat's fault, and the
 deadline still stands. At the deadline the engine applies each missing seat's default action.
 A seat whose agent failed (`AgentFailed`) is disabled: its actions are defaults from then on,
-applied at once without waiting for a deadline.
+applied at once without waiting for a deadline. A phase's deadline is the game's `timeout_s`, or
+longer when an awaited seat has its own (`seat_timeouts`: a person's seat). With `pace_s`, a phase's
+requests go out no sooner than `pace_s` after the last phase's (`PaceReached`): a game of
+instantaneous agents becomes watchable; without it nothing waits.
 
 Events are routed once, by the engine, when they are emitted (`engine.observation.Routing`): each view
 (a player's audience, public, full) is a list the game master reads from a cursor after every input,
@@ -35,6 +38,7 @@ from actors.messages import (
     DeadlineReached,
     Deliver,
     GameFinished,
+    PaceReached,
     Recipient,
     RequestAction,
     SubmitAction,
@@ -74,13 +78,21 @@ class GameMasterActor(pykka.ThreadingActor):
         game_id: str = "game",
         log: GameLog | None = None,
         on_finished: Callable[[GameFinished], None] | None = None,
+        seat_timeouts: Mapping[PlayerId, float] | None = None,
+        pace_s: float = 0.0,
     ) -> None:
-        """Wire the game to its seats; nothing happens until the actor starts (runs in the caller)."""
+        """Wire the game to its seats; nothing happens until the actor starts (runs in the caller).
+
+        `seat_timeouts`: seats whose deadline is not `timeout_s`; `pace_s`: the minimum time between
+        two phases' requests (0: none)."""
         super().__init__()
         self._game = game
         self._seats = dict(seats)
         self._scheduler = scheduler
         self._timeout_s = timeout_s
+        self._seat_timeouts = dict(seat_timeouts or {})
+        self._pace_s = pace_s
+        self._last_requests: float | None = None  # when the last phase's requests went out
         self.game_id = game_id
         self._log = log
         self._on_finished = on_finished
@@ -146,6 +158,9 @@ class GameMasterActor(pykka.ThreadingActor):
             case DeadlineReached(phase_id=phase_id) if message.game_id == self.game_id:
                 self._game.deadline_passed(phase_id)
                 self._advance()
+            case PaceReached(phase_id=phase_id) if message.game_id == self.game_id:
+                if phase_id == self._game.phase_id == self._requested_phase and not self._finished:
+                    self._send_requests()
             case AgentFailed():
                 self._on_agent_failed(message)
             case Subscribe():
@@ -270,7 +285,25 @@ class GameMasterActor(pykka.ThreadingActor):
         self._requested_phase = game.phase_id
         if self._timer is not None:
             self._timer.cancel()
-        deadline = self._scheduler.now() + self._timeout_s
+            self._timer = None
+        if self._pace_s > 0 and self._last_requests is not None:
+            wait = self._last_requests + self._pace_s - self._scheduler.now()
+            if wait > 0:
+                self._timer = self._scheduler.call_later(
+                    wait, self.actor_ref, PaceReached(game_id=self.game_id, phase_id=game.phase_id)
+                )
+                return
+        self._send_requests()
+
+    def _send_requests(self) -> None:
+        """Ask every awaited seat for its action and arm the phase's deadline: the longest of theirs."""
+        game = self._game
+        now = self._scheduler.now()
+        self._last_requests = now
+        awaited = [p for p in game.players if p in game.awaiting()]
+        deadline = now + max(
+            (self._seat_timeouts.get(p, self._timeout_s) for p in awaited), default=self._timeout_s
+        )
         for p in game.players:
             if p in game.awaiting():
                 if self._log is not None:

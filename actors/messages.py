@@ -193,6 +193,14 @@ class DeadlineReached:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class PaceReached:
+    """Scheduler -> game master: phase `phase_id` waited its minimum time; its requests may go out."""
+
+    game_id: str
+    phase_id: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Deliver:
     """Game master -> subscriber: the next events of its view; `first_seq` numbers the first one.
 

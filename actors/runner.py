@@ -78,12 +78,15 @@ def start_game(
     roles: Mapping[PlayerId, Role] | None = None,
     game_id: str | None = None,
     key: bytes | None = None,
+    seat_timeouts: Mapping[PlayerId, float] | None = None,
+    pace_s: float = 0.0,
 ) -> RunningGame:
     """Start one game: a `PlayerActor` per agent seat, a game master, and the observers' subscriptions.
 
-    `timeout_s` is each phase's deadline; `key` (`engine.game_key`) keeps the deal secret from anyone
-    who knows the seed: a game with players who did not write this process should always have one.
-    The caller must `stop()` the returned game.
+    `timeout_s` is each phase's deadline, longer for a phase that awaits a seat of `seat_timeouts` (a
+    person's); `pace_s` the minimum time between two phases' requests (0: none); `key`
+    (`engine.game_key`) keeps the deal secret from anyone who knows the seed: a game with players who
+    did not write this process should always have one. The caller must `stop()` the returned game.
     """
     missing = set(config.players) - set(seats)
     if missing:
@@ -114,6 +117,8 @@ def start_game(
             game_id=game_id,
             log=GameLog(log_path) if log_path is not None else None,
             on_finished=done.set,
+            seat_timeouts=seat_timeouts,
+            pace_s=pace_s,
         )
     except BaseException:
         for ref in players.values():

@@ -8,6 +8,7 @@ is wrong and what is accepted, so a front end only has to print it.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
@@ -20,9 +21,22 @@ from actors.llm.config import BACKENDS, Backend
 from actors.scripted import ScriptedAgent
 from engine import ConfigError, GameConfig, PlayerId, Rules, preset, seat_seed
 
-#: The agent specs a seat takes; `remote` is a seat for an agent that connects over the network.
-AGENT_KINDS = ("heuristic", "random", "scripted:PATH", "ollama:MODEL", "openai:MODEL", "remote")
+#: The agent specs a seat takes; `remote` is a seat for an agent that connects over the network, `human`
+#: a remote seat for a person (the browser page), with a deadline fit for one.
+AGENT_KINDS = (
+    "heuristic",
+    "random",
+    "scripted:PATH",
+    "ollama:MODEL",
+    "openai:MODEL",
+    "remote",
+    "human[:SECONDS]",
+)
 REMOTE = "remote"
+HUMAN = "human"
+#: A person's time to answer each request unless `human:SECONDS` says otherwise: reading the
+#: discussion and typing a speech takes longer than an agent's 30 s.
+HUMAN_DEADLINE_S = 120.0
 
 #: (seed, seat index) -> the seat's agent; None: a remote seat.
 AgentFactory = Callable[[int, int], Agent | None]
@@ -35,6 +49,9 @@ def agent_factory(spec: str, config: GameConfig, llm_settings: LLMSettingsFor | 
     """Parse one agent spec (see `AGENT_KINDS`) into a factory; `scripted:PATH` reads its script now."""
     kind, _, arg = spec.partition(":")
     if kind == REMOTE and not arg:
+        return lambda _seed, _i: None
+    if kind == HUMAN:
+        human_deadline(spec)  # checked now
         return lambda _seed, _i: None
     if kind == "heuristic" and not arg:
         return lambda seed, _i: HeuristicAgent(seed)
@@ -57,6 +74,33 @@ def agent_factory(spec: str, config: GameConfig, llm_settings: LLMSettingsFor | 
             settings, config, persona=PERSONAS[(seed + i) % len(PERSONAS)], fallback=HeuristicAgent(seed)
         )
     raise ValueError(f"unknown agent {spec!r} (known: {', '.join(AGENT_KINDS)})")
+
+
+def human_deadline(spec: str) -> float | None:
+    """The deadline of a `human[:SECONDS]` seat spec, or None if `spec` is not a human seat."""
+    kind, sep, arg = spec.partition(":")
+    if kind != HUMAN:
+        return None
+    if not sep:
+        return HUMAN_DEADLINE_S
+    try:
+        seconds = float(arg)
+    except ValueError:
+        seconds = math.nan
+    if not (math.isfinite(seconds) and seconds > 0):
+        raise ValueError(f"human:SECONDS takes a number of seconds > 0 (e.g. human:90), got {spec!r}")
+    return seconds
+
+
+def seat_deadlines(specs: Mapping[PlayerId, str]) -> dict[PlayerId, float]:
+    """The seats whose deadline is their own (people's seats), with it."""
+    deadlines = {p: human_deadline(spec) for p, spec in specs.items()}
+    return {p: d for p, d in deadlines.items() if d is not None}
+
+
+def human_seats(specs: Mapping[PlayerId, str]) -> list[PlayerId]:
+    """The seats kept for people, in seat order."""
+    return [p for p, spec in specs.items() if spec.partition(":")[0] == HUMAN]
 
 
 def parse_llm_options(items: Sequence[str]) -> OllamaOptions:

@@ -23,6 +23,7 @@ from actors.specs import (
     AGENT_KINDS,
     LLMSettingsFor,
     parse_llm_options,
+    seat_deadlines,
     seat_specs,
     validation_problems,
 )
@@ -30,6 +31,8 @@ from actors.specs import build_agents as build_agents_from
 from engine import PRESETS, GameConfig, PlayerId
 from net.server import ServerConfig
 
+#: The longest `--pace`: a minimum time per phase beyond a person's patience is a mistake.
+MAX_PACE_S = 600.0
 #: The port `run.py` listens on unless `--port` says otherwise (another one if it is taken).
 DEFAULT_PORT = 8765
 _OLLAMA_HOST_HELP = "Ollama server URL (default: OLLAMA_HOST, else http://127.0.0.1:11434)"
@@ -136,6 +139,16 @@ def play_parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="how long a disconnected agent keeps its seat",
     )
+    p.add_argument(
+        "--pace",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="minimum time per phase and speaking turn, so people can follow (default: none)",
+    )
+    p.add_argument(
+        "--open", action="store_true", help="open the browser page: each human seat's, else the spectators'"
+    )
     p.add_argument("--log", type=Path, help="JSON Lines log path (default runs/<time>-<game id>.jsonl)")
     p.add_argument(
         "--host-secret",
@@ -197,6 +210,8 @@ def check_timers(args: argparse.Namespace) -> str | None:
     """What is wrong with `--deadline`, `--join-timeout` and `--grace`, or None."""
     if args.deadline <= 0 or args.join_timeout < 0 or args.grace < 0:
         return "--deadline must be positive; --join-timeout and --grace must not be negative"
+    if not 0 <= args.pace <= MAX_PACE_S:
+        return f"--pace must be between 0 and {MAX_PACE_S:g} seconds"
     return None
 
 
@@ -233,6 +248,12 @@ def build_agents(
     default = f"ollama:{args.model}" if args.model else args.agent
     specs = seat_specs(config, default, remote=args.remote, seats=args.seat)
     return build_agents_from(config, specs, seed=seed, key=key, llm_settings=llm_settings(args))
+
+
+def people(config: GameConfig, args: argparse.Namespace) -> dict[PlayerId, float]:
+    """The seats kept for people (`--seat N=human[:SECONDS]`), with each one's deadline."""
+    default = f"ollama:{args.model}" if args.model else args.agent
+    return seat_deadlines(seat_specs(config, default, remote=args.remote, seats=args.seat))
 
 
 def server_config(args: argparse.Namespace) -> ServerConfig:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import subprocess
+import webbrowser
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -106,10 +107,38 @@ def announce(args: argparse.Namespace, server: NetworkServer, term: Console) -> 
         )
 
 
-def seat_remote_agents(game: HostedGame, args: argparse.Namespace, term: Console) -> None:
-    """Print where each remote seat connects, wait for them; the built-in agent takes each empty one."""
+def page_links(
+    game: HostedGame, args: argparse.Namespace, people: Mapping[PlayerId, float], term: Console
+) -> None:
+    """The browser page's links: the spectators' and the full view (its token in the fragment); with
+    `--open` and no seat for a person, open the spectators' page."""
+    admin = game.host.server.lobby.admin_token if game.host.server is not None else None
+    term.say(f"Watch in a browser: {game.page_url(args.url_host)}")
+    term.say(f"Full view in a browser (secrets): {game.page_url(args.url_host, token=admin)}")
+    if getattr(args, "open", False) and not people:
+        webbrowser.open(game.page_url(args.url_host))
+
+
+def seat_remote_agents(
+    game: HostedGame,
+    args: argparse.Namespace,
+    term: Console,
+    people: Mapping[PlayerId, float] | None = None,
+) -> None:
+    """Print where each remote seat connects (a person's seat: a link to the page, opened with
+    `--open`), wait for them; the built-in agent takes each empty one."""
     players = game.config.players
+    people = people or {}
     for player, token in game.tokens.items():
+        if player in people:
+            link = game.page_url(args.url_host, token=token, seat=player)
+            term.say(
+                f"Seat {players.index(player) + 1} ({player}), for a person ({people[player]:g} s per "
+                f"answer): {link}"
+            )
+            if getattr(args, "open", False):
+                webbrowser.open(link)
+            continue
         term.say(
             f"Seat {players.index(player) + 1} ({player}): {game.url(args.url_host, player, 'agent', token)}"
         )

@@ -26,6 +26,7 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
+from urllib.parse import urlencode
 
 from actors.agents import Agent
 from actors.heuristic import HeuristicAgent
@@ -33,7 +34,7 @@ from actors.messages import GameFinished, Recipient, View
 from actors.runner import RunningGame, SeatOccupant, start_game
 from actors.scheduler import Scheduler, ThreadingScheduler
 from engine import GameConfig, PlayerId, Role, game_key, seat_seed
-from net.exposure import tls_context
+from net.exposure import tls_context, url_host
 from net.game_network import GameNetwork
 from net.server import NetworkServer, ServerConfig
 
@@ -174,6 +175,18 @@ class HostedGame:
             raise ValueError("this game has no network server")
         return self.network.url(host, client_id, client_type, token)
 
+    def page_url(self, host: str, *, token: str | None = None, seat: PlayerId | None = None) -> str:
+        """A link to the browser page served by this game's server (net/web.py): with a seat's token and
+        name, the page plays that seat; with the admin token, it shows the full view. The token goes in
+        the fragment, which browsers never send to any server: the page reads it and sends it only in
+        its `hello`."""
+        if self.network is None:
+            raise ValueError("this game has no network server")
+        server = self.network.server
+        scheme = "https" if server.config.ssl_context is not None else "http"
+        fragment = urlencode({k: v for k, v in (("seat", seat), ("token", token)) if v is not None})
+        return f"{scheme}://{url_host(host)}:{server.port}/" + (f"#{fragment}" if fragment else "")
+
     def wait_for_agents(self, timeout: float) -> list[PlayerId]:
         """Wait (not from an actor or the Trio thread) up to `timeout` s for every remote agent; give
         each seat nobody took to the fallback agent (its own seat seed). Returns those seats."""
@@ -193,9 +206,13 @@ class HostedGame:
         log_path: Path | None = None,
         observers: Sequence[tuple[Recipient, View]] = (),
         roles: Mapping[PlayerId, Role] | None = None,
+        seat_timeouts: Mapping[PlayerId, float] | None = None,
+        pace_s: float = 0.0,
     ) -> RunningGame:
-        """Start the game's actors on the host's scheduler: `timeout_s` is each phase's deadline; the
-        spectator hubs and `observers` subscribe to their views."""
+        """Start the game's actors on the host's scheduler: `timeout_s` is each phase's deadline (a seat
+        of `seat_timeouts` has its own: a person's); `pace_s` the minimum time between two phases'
+        requests, for people watching (0: none); the spectator hubs and `observers` subscribe to their
+        views."""
         if self.running is not None:
             raise RuntimeError(f"game {self.game_id} is already started")
         remote = self.network.seats if self.network else {}
@@ -214,6 +231,8 @@ class HostedGame:
             observers=[*hubs, *observers],
             roles=roles,
             game_id=self.game_id,
+            seat_timeouts={p: t for p, t in (seat_timeouts or {}).items() if p in remote},
+            pace_s=pace_s,
         )
         if self.network is not None:
             self.network.bind(self.running.master)
@@ -233,12 +252,20 @@ class HostedGame:
         timeout_s: float = 30.0,
         log_path: Path | None = None,
         observers: Sequence[tuple[Recipient, View]] = (),
+        seat_timeouts: Mapping[PlayerId, float] | None = None,
+        pace_s: float = 0.0,
     ) -> GameFinished:
         """Wait for the remote agents, start, wait for the end (at most `wait_s`), stop every actor
         whatever happens."""
         self.wait_for_agents(join_timeout_s)
         try:
-            self.start(timeout_s=timeout_s, log_path=log_path, observers=observers)
+            self.start(
+                timeout_s=timeout_s,
+                log_path=log_path,
+                observers=observers,
+                seat_timeouts=seat_timeouts,
+                pace_s=pace_s,
+            )
             return self.wait(wait_s)
         finally:
             self.stop()

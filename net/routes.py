@@ -1,8 +1,9 @@
 """The HTTP side of the server: one TCP connection's request head, its route, and the WebSocket handshake.
 
-Routes: `GET /ws/{client_id}?client_type=agent|ui|observer[&token=...][&resume_from=N][&hello=1]` (WebSocket),
-`GET /stats`, `GET /healthz`; with `ServerConfig(echo=True)` only, `client_type=echo` too (net/echo.py,
-for the conformance tests). Anything else gets a real HTTP answer: 404 for unknown paths, 426 for a plain HTTP
+Routes: `GET /ws/{client_id}?client_type=agent|ui|observer[&token=...][&resume_from=N][&hello=1]`
+(WebSocket), `GET /stats`, `GET /healthz`, the browser page (`GET /` and its fixed set of assets,
+net/web.py); with `ServerConfig(echo=True)` only, `client_type=echo` too (net/echo.py, for the
+conformance tests). Anything else gets a real HTTP answer: 404 for unknown paths, 426 for a plain HTTP
 request to `/ws/...`, 400 for a malformed handshake, 408 when the request head does not arrive in
 time, 403 for an upgrade from a foreign web page or to a foreign `Host` (net/exposure.py), 429 for an
 address blocked after bad tokens, 503 over a cap (net/admission.py). Each TCP connection is handled in
@@ -32,6 +33,7 @@ from net.exposure import check_host_and_origin, split_url
 from net.inbox import ReceiveBudget
 from net.lobby import ClientSession, Lobby, same_token, valid_token
 from net.protocol import ClientType
+from net.web import answer as page_answer
 
 if TYPE_CHECKING:
     from net.server import ServerConfig
@@ -174,8 +176,28 @@ async def _route(
             ticket=ticket,
             local=local,
         )
+    elif (page := page_answer(path, _header(request, b"if-none-match"))) is not None:
+        await _send_page(stream, conn, *page)
     else:
         await _respond(stream, conn, 404, {"error": f"no route {path}"})
+
+
+def _header(request: h11.Request, name: bytes) -> str | None:
+    return next((v.decode("latin-1") for k, v in request.headers if k.lower() == name), None)
+
+
+async def _send_page(
+    stream: trio.abc.Stream, conn: h11.Connection, status: int, body: bytes, headers: list[tuple[str, str]]
+) -> None:
+    """One file of the page (a 304 has no body, RFC 9110 section 15.4.5)."""
+    fields = [*headers, ("connection", "close")]
+    if status != HTTPStatus.NOT_MODIFIED:
+        fields.append(("content-length", str(len(body))))
+    data = conn.send(h11.Response(status_code=status, headers=fields, reason=HTTPStatus(status).phrase))
+    if body:
+        data += conn.send(h11.Data(data=body)) or b""
+    data += conn.send(h11.EndOfMessage()) or b""
+    await stream.send_all(data)
 
 
 async def _stats(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import re
 from pathlib import Path
 
 import pytest
@@ -13,13 +14,16 @@ from actors.llm import LLMAgent, LLMSettings
 from actors.llm.config import Backend
 from actors.scripted import ScriptedAgent, ScriptError
 from actors.specs import (
+    HUMAN_DEADLINE_S,
     REMOTE,
     agent_factory,
     build_agents,
     build_config,
+    human_seats,
     parse_llm_options,
     parse_roles,
     parse_rules,
+    seat_deadlines,
     seat_name,
     seat_specs,
 )
@@ -64,7 +68,7 @@ def test_an_openai_spec_makes_an_openai_compatible_seat():
         (
             "robot",
             "unknown agent 'robot' (known: heuristic, random, scripted:PATH, ollama:MODEL, "
-            "openai:MODEL, remote)",
+            "openai:MODEL, remote, human[:SECONDS])",
         ),
         ("heuristic:x", "unknown agent 'heuristic:x'"),
         ("scripted", "scripted needs a path"),
@@ -73,7 +77,7 @@ def test_an_openai_spec_makes_an_openai_compatible_seat():
     ],
 )
 def test_bad_agent_specs_say_what_is_accepted(spec, message):
-    with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
+    with pytest.raises(ValueError, match=re.escape(message)):
         agent_factory(spec, CONFIG)
 
 
@@ -146,3 +150,18 @@ def test_every_seat_gets_its_own_seed_derived_stream():
     states = [a._rng.getstate() for a in agents.values() if isinstance(a, HeuristicAgent)]
     assert states == [random.Random(seat_seed(KEY, 5, i)).getstate() for i in range(1, 8)]
     assert len({seat_seed(KEY, 5, i) for i in range(8)}) == 8
+
+
+def test_a_human_seat_is_a_remote_seat_with_a_deadline_fit_for_a_person():
+    assert agent_factory("human", CONFIG)(1, 0) is None
+    assert agent_factory("human:90", CONFIG)(1, 0) is None
+    specs = seat_specs(CONFIG, "heuristic", seats=["3=human", "5=human:45.5", "6=remote"])
+    assert seat_deadlines(specs) == {CONFIG.players[2]: HUMAN_DEADLINE_S, CONFIG.players[4]: 45.5}
+    assert HUMAN_DEADLINE_S == 120.0
+    assert human_seats(specs) == [CONFIG.players[2], CONFIG.players[4]]
+
+
+@pytest.mark.parametrize("spec", ["human:", "human:0", "human:-3", "human:soon", "human:nan", "human:inf"])
+def test_a_bad_human_deadline_says_what_is_accepted(spec):
+    with pytest.raises(ValueError, match=r"human:SECONDS takes a number of seconds > 0"):
+        agent_factory(spec, CONFIG)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import re
@@ -210,6 +211,8 @@ def test_remote_seat_played_by_the_example_agent(tmp_path):
         (["--model", "x", "--llm-parallel", "0"], "parallel: Input should be greater than or equal to 1"),
         (["--remote", "9"], "--remote must be between 0 and 8"),
         (["--join-timeout", "-1"], "must not be negative"),
+        (["--pace", "-1"], "--pace must be between 0 and 600 seconds"),
+        (["--seat", "3=human:0"], "human:SECONDS takes a number of seconds > 0"),
     ],
 )
 def test_bad_input_exits_2_with_a_clear_message(args, message):
@@ -411,3 +414,62 @@ def test_models_lists_an_openai_compatible_server_and_suggests_a_close_name():
     assert typo.returncode == 0
     assert f"did you mean {OPENAI_MODEL}?" in typo.stdout
     assert "LLM: model 'gemma-3-207m' is not on" in typo.stdout
+
+
+def test_a_human_seat_gets_a_page_link_with_its_token_in_the_fragment(tmp_path):
+    done = run(
+        "--seed", "2", "--seat", "3=human:75", "--port", "0", "--join-timeout", "0.2", "--quiet",
+        "--log", str(tmp_path / "g.jsonl"),
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    seat = next(line for line in lines if line.startswith("Seat 3 (Chloe), for a person (75 s per answer): "))
+    link = seat.rsplit(": ", 1)[1]
+    assert link.startswith("http://127.0.0.1:")
+    path, _, fragment = link.partition("#")
+    assert path.endswith("/")
+    assert "token" not in path
+    assert fragment.startswith("seat=Chloe&token=")
+    assert any(line.startswith("Watch in a browser: http://127.0.0.1:") for line in lines)
+    assert any("Full view in a browser (secrets): http://" in line and "/#token=" in line for line in lines)
+    assert "Seat 3 (Chloe): nobody came; the built-in agent takes it." in done.stdout
+
+
+@pytest.mark.parametrize(
+    ("extra", "opened"),
+    [(["--seat", "3=human"], "/#seat=Chloe&token="), ([], "/")],
+)
+def test_open_opens_the_page_of_each_human_seat_else_the_spectators(tmp_path, extra, opened):
+    """`--open` goes through the standard `webbrowser` module: `BROWSER` names the browser to run."""
+    record = tmp_path / "opened.txt"
+    opener = tmp_path / "browser.py"
+    opener.write_text(f"import sys\nopen({str(record)!r}, 'a').write(sys.argv[1] + '\\n')\n")
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "run.py"), "--seed", "2", "--port", "0", "--join-timeout", "0.2",
+         "--quiet", "--open", "--log", str(tmp_path / "g.jsonl"), *extra],
+        capture_output=True, text=True, timeout=120, cwd=ROOT, check=False,
+        env={**os.environ, "BROWSER": f"{sys.executable} {opener} %s"},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    urls = record.read_text().split()
+    assert len(urls) == 1
+    assert urls[0].startswith("http://127.0.0.1:")
+    page = urls[0].split("/", 3)[3]  # after http://host:port/
+    assert page.startswith(opened[1:])
+    if not extra:
+        assert page == ""  # the spectators' page: no token
+
+
+def test_pace_spaces_the_requests_of_a_game(tmp_path):
+    log = tmp_path / "paced.jsonl"
+    done = run("--seed", "3", "--preset", "aiwolf-5", "--pace", "0.05", "--quiet", "--log", str(log))
+    assert done.returncode == 0, done.stderr
+    lines = [json.loads(line) for line in log.read_text().splitlines()]
+    starts: dict[int, float] = {}
+    for line in lines:
+        if line["kind"] == "request":
+            starts.setdefault(line["phase_id"], line["t"])
+    moments = sorted(starts.values())
+    assert len(moments) > 3
+    gaps = [b - a for a, b in itertools.pairwise(moments)]
+    assert min(gaps) >= 0.05 * 0.99  # the log's clock rounds to microseconds
