@@ -82,6 +82,7 @@ def play(argv: Sequence[str]) -> int:
         config = build_config(args.preset, roles=args.roles, players=args.players, rules=args.rule)
         key = game_key(secret, seed)
         agents = cli.build_agents(config, args, seed, key)
+        aiwolf = cli.aiwolf_seats(config, args)
     except (ConfigError, ScriptError, ValueError, HostSecretError) as exc:
         parser.error(str(exc))
     if not console.check_llm_seats(agents, args, seed, key, term):
@@ -97,7 +98,9 @@ def play(argv: Sequence[str]) -> int:
     viewer = None
     try:
         with Host(secret, server=server) as host:
-            game = host.open_game(config, agents, seed=seed, game_id=game_id, grace_s=args.grace)
+            game = host.open_game(
+                config, agents, seed=seed, game_id=game_id, grace_s=args.grace, aiwolf=aiwolf
+            )
             print(f"Loup-Garou: {config.name}, {len(config.players)} players, seed {seed}, game {game_id}.")
             print(f"Spectators: {game.url(args.url_host, 'YOUR-NAME', 'ui')}")
             admin = server.lobby.admin_token

@@ -19,6 +19,7 @@ from actors.llm import LLMAgent, default_host
 from actors.llm.probe import LLMUnavailable, list_models, missing_llm_seats
 from actors.messages import GameFinished
 from engine import Outcome, PlayerId, Team, seat_seed
+from net.aiwolf import agent_name
 from net.exposure import is_loopback, reachable_hosts
 from net.hosting import HostedGame
 from net.server import NetworkServer
@@ -109,10 +110,19 @@ def announce(args: argparse.Namespace, server: NetworkServer, term: Console) -> 
 def seat_remote_agents(game: HostedGame, args: argparse.Namespace, term: Console) -> None:
     """Print where each remote seat connects, wait for them; the built-in agent takes each empty one."""
     players = game.config.players
+    aiwolf = game.aiwolf_tokens
     for player, token in game.tokens.items():
+        if player in aiwolf:
+            continue
         term.say(
             f"Seat {players.index(player) + 1} ({player}): {game.url(args.url_host, player, 'agent', token)}"
         )
+    if aiwolf:
+        url = game.aiwolf_url(args.url_host)
+        term.say(f"AIWolf NLP agents: {url} with the seat's token (?token= or Authorization: Bearer):")
+        for player, token in aiwolf.items():
+            index = players.index(player)
+            term.say(f"Seat {index + 1} ({player}, in game {agent_name(index)}): {url}?token={token}")
     if not game.tokens:
         return
     term.say(f"Waiting up to {args.join_timeout:g} s for {len(game.tokens)} remote agent(s)...", flush=True)
