@@ -8,8 +8,9 @@ can never learn more than our own protocol would tell the same seat. `reply` tur
 answer into one of our actions.
 
 Days: our night N comes before our day N. AIWolf counts from a day 0, and its night d follows its day d.
-So our day N is AIWolf day N, and our night N is AIWolf night N-1 (the night after AIWolf day N-1); the
-first night is announced as an AIWolf day 0 on which nobody talks (docs/aiwolf.md).
+So our day N is AIWolf day N, and our night N is AIWolf night N-1 (the night after AIWolf day N-1). With
+the `day_zero` rule the game opens with a day 0 as AIWolf's does; without it, the first night is
+announced as an AIWolf day 0 on which nobody talks (docs/aiwolf.md).
 """
 
 from __future__ import annotations
@@ -192,23 +193,9 @@ class AIWolfView:
             case WolvesMet(wolves=wolves):
                 self.wolves = wolves
             case NightFell(day=day):
-                if not self.started:
-                    self.started = True
-                    out += [
-                        self._packet("INITIALIZE", setting=True),
-                        self._packet("DAILY_INITIALIZE", setting=True),
-                    ]
-                if not self._day_finished:
-                    out.append(self._daily_finish())
-                self.day = day - 1
-                self._executed, self._executed_today = self._executed_today, None
-                self._whisper = _Chat()
+                self._on_night(day, out)
             case DayBroke(day=day, deaths=deaths):
-                self.day = day
-                self._attacked = deaths[0] if deaths else None
-                self._talk = _Chat()
-                self._day_finished = False
-                self._daily_pending = True
+                self._on_day(day, deaths, out)
             case PhaseStarted(phase=Phase.DISCUSSION | Phase.LAST_WORDS, speaker=speaker) if speaker:
                 self._talk.turns[speaker] = self._talk.turns.get(speaker, -1) + 1
             case PhaseStarted(phase=Phase.WOLF_CHAT, speaker=speaker) if speaker:
@@ -247,6 +234,26 @@ class AIWolfView:
                 out.append(self._packet("FINISH"))
             case _:
                 pass
+
+    def _on_night(self, day: int, out: list[Packet]) -> None:
+        if not self.started:
+            self.started = True
+            out += [self._packet("INITIALIZE", setting=True), self._packet("DAILY_INITIALIZE", setting=True)]
+        if not self._day_finished:
+            out.append(self._daily_finish())
+        self.day = day - 1
+        self._executed, self._executed_today = self._executed_today, None
+        self._whisper = _Chat()
+
+    def _on_day(self, day: int, deaths: tuple[PlayerId, ...], out: list[Packet]) -> None:
+        if not self.started:  # `day_zero`: the game opens with AIWolf's day 0
+            self.started = True
+            out.append(self._packet("INITIALIZE", setting=True))
+        self.day = day
+        self._attacked = deaths[0] if deaths else None
+        self._talk = _Chat()
+        self._day_finished = False
+        self._daily_pending = True
 
     def _daily_initialize(self) -> Packet:
         self._daily_pending = False

@@ -10,6 +10,7 @@ from collections.abc import Callable
 import pytest
 from aiwolf_nlp_common.packet import Packet, Request
 
+from actors.messages import GameFinished
 from engine import preset
 from net.hosting import Host
 from net.server import NetworkServer, ServerConfig
@@ -21,9 +22,9 @@ GAME_WAIT_S = 90.0
 
 
 def play_aiwolf_game(
-    server: NetworkServer, preset_name: str, seed: int
-) -> tuple[object, list[AIWolfAgent], dict]:
-    config = preset(preset_name)
+    server: NetworkServer, preset_name: str, seed: int, **rules: object
+) -> tuple[GameFinished, list[AIWolfAgent], dict]:
+    config = preset(preset_name).with_rules(**rules)
     with Host(SECRET, server=server) as host:
         game = host.open_game(config, dict.fromkeys(config.players), seed=seed, aiwolf=config.players)
         url = game.aiwolf_url(HOST)
@@ -64,3 +65,21 @@ def test_official_client_agents_play_a_whole_game(
     if preset_name == "aiwolf-13":
         assert seen[Request.WHISPER] > 0
         assert seen[Request.GUARD] > 0
+
+
+@pytest.mark.parametrize("preset_name", ["aiwolf-5", "aiwolf-13"])
+def test_with_day_zero_agents_talk_on_day_0_and_nobody_is_attacked_on_night_0(
+    make_server: Callable[[ServerConfig], NetworkServer], preset_name: str
+):
+    finished, agents, _ = play_aiwolf_game(make_server(ServerConfig(port=0)), preset_name, 3, day_zero=True)
+    assert finished.outcome is not None
+    assert sum(finished.faults.values()) == 0
+    for agent in agents:
+        assert agent.requests[:3] == [Request.NAME, Request.INITIALIZE, Request.DAILY_INITIALIZE]
+        day0 = [p for p in agent.packets if p.info is not None and p.info.day == 0]
+        assert all(p.request is not Request.ATTACK and p.request is not Request.GUARD for p in day0)
+        assert all(p.request is not Request.VOTE for p in day0)
+        alive = agent.requests[3] is Request.TALK
+        assert alive  # everybody is alive on day 0 and talks first
+    first_night_deaths = [e for e in finished.record["events"] if e["type"] == "day_broke" and e["day"] == 1]
+    assert first_night_deaths[0]["deaths"] == []
