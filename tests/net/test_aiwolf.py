@@ -9,9 +9,11 @@ from collections.abc import Callable
 
 import pytest
 from aiwolf_nlp_common.packet import Packet, Request
+from aiwolf_nlp_common.packet.setting import Setting
 
 from actors.messages import GameFinished
 from engine import preset
+from net.aiwolf.packets import setting_dict
 from net.hosting import Host
 from net.server import NetworkServer, ServerConfig
 from tests.net.aiwolf_agent import AIWolfAgent, check_shape
@@ -83,3 +85,40 @@ def test_with_day_zero_agents_talk_on_day_0_and_nobody_is_attacked_on_night_0(
         assert alive  # everybody is alive on day 0 and talks first
     first_night_deaths = [e for e in finished.record["events"] if e["type"] == "day_broke" and e["day"] == 1]
     assert first_night_deaths[0]["deaths"] == []
+
+
+def test_the_setting_describes_our_rules_in_aiwolf_terms():
+    config = preset("aiwolf-13")
+    data = setting_dict(config, 2.5)
+    parsed = Setting.from_dict(data)
+    assert parsed.agent_count == 13
+    assert {r.value: n for r, n in parsed.role_num_map.items()} == {
+        "VILLAGER": 6, "WEREWOLF": 3, "SEER": 1, "BODYGUARD": 1, "POSSESSED": 1, "MEDIUM": 1,
+    }  # fmt: skip
+    assert (parsed.talk.max_count.per_agent, parsed.whisper.max_count.per_agent) == (3, 1)
+    assert parsed.talk.max_length.per_talk == config.rules.max_speech_chars
+    assert (parsed.vote.max_count, parsed.vote.allow_self_vote) == (1, config.rules.allow_self_vote)
+    assert (parsed.timeout.action, parsed.max_day) == (2500, config.rules.max_days)
+    assert setting_dict(preset("aiwolf-5"), 1.0)["whisper"]["max_count"]["per_agent"] == 0  # one wolf
+
+
+def test_over_ends_the_agents_talk_for_the_day_and_skip_does_not(
+    make_server: Callable[[ServerConfig], NetworkServer],
+):
+    _, agents, _ = play_aiwolf_game(make_server(ServerConfig(port=0)), "aiwolf-13", 4)
+    overs = skips = 0
+    for agent in agents:
+        talks = [p for p in agent.packets if p.request is Request.TALK]
+        answers = [text for request, text in agent.replies if request is Request.TALK]
+        assert len(talks) == len(answers)
+        for i, (packet, text) in enumerate(zip(talks, answers, strict=True)):
+            assert packet.info is not None
+            later = [p for p in talks[i + 1 :] if p.info is not None and p.info.day == packet.info.day]
+            if text == "Over":
+                overs += 1
+                assert later == []
+            elif text == "Skip" and packet.info.remain_count and packet.info.remain_count > 1:
+                skips += 1
+                assert later != []
+    assert overs > 0
+    assert skips > 0

@@ -4,12 +4,15 @@ agents, our protocol's agents and built-in agents play at one table."""
 
 from __future__ import annotations
 
+import json
 import random
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import simple_websocket
 from aiwolf_nlp_common.packet import Packet, Request
+from wsproto.events import BytesMessage, CloseConnection, TextMessage
 
 from actors.agents import RandomAgent
 from engine import PlayerId, preset
@@ -17,12 +20,13 @@ from net.hosting import Host, HostedGame
 from net.server import NetworkServer, ServerConfig
 from tests.net.agents import AgentThread, RecordingAgent
 from tests.net.aiwolf_agent import AIWolfAgent, sample_policy
-from tests.net.netutil import HOST, WAIT_S, hello, read_to_close, receive, stats
+from tests.net.netutil import HOST, WAIT_S, RawWebSocket, hello, stats
+from tests.net.netutil import read_to_close as read_ws_to_close
 
 SECRET = bytes(range(32))
 CONFIG = preset("aiwolf-5")
 GAME_WAIT_S = 60.0
-FAST = ServerConfig(port=0, hello_timeout=0.5, handshake_timeout=1.0, stats_cache_s=0)
+FAST = ServerConfig(port=0, hello_timeout=2.0, handshake_timeout=2.0, stats_cache_s=0)
 
 
 @contextmanager
@@ -33,8 +37,40 @@ def hosted(
         yield host.open_game(CONFIG, seats, seed=5, aiwolf=aiwolf)  # type: ignore[arg-type]
 
 
-def connect(game: HostedGame, query: str = "") -> simple_websocket.Client:
-    return simple_websocket.Client.connect(f"{game.aiwolf_url(HOST)}{query}")
+class Raw(RawWebSocket):
+    """A hand-driven `/ws` client (wsproto on a plain socket: it sees a frame sent right after the 101)."""
+
+    def send(self, data: str | bytes) -> None:
+        message = TextMessage(data=data) if isinstance(data, str) else BytesMessage(data=data)
+        self.sock.sendall(self.ws.send(message))
+
+
+def connect(game: HostedGame, query: str = "") -> Raw:
+    assert game.network is not None
+    return Raw(game.network.server.port, f"/ws{query}")
+
+
+def receive(ws: Raw) -> dict[str, Any]:
+    return ws.receive_frame()
+
+
+def read_to_close(ws: Raw) -> tuple[list[dict[str, Any]], int]:
+    """Every text frame until the server's close frame, and its code; bounded by the socket timeout."""
+    frames: list[dict[str, Any]] = []
+    try:
+        while True:
+            while ws.pending:
+                event = ws.pending.pop(0)
+                if isinstance(event, TextMessage):
+                    frames.append(json.loads(event.data))
+                elif isinstance(event, CloseConnection):
+                    return frames, event.code
+            data = ws.sock.recv(65536)
+            assert data, f"EOF without a close frame after {frames}"
+            ws.ws.receive_data(data)
+            ws.pending.extend(ws.ws.events())
+    finally:
+        ws.close()
 
 
 def test_the_server_asks_the_name_first_and_a_query_token_takes_the_seat(
@@ -62,7 +98,7 @@ def test_hostile_input_on_ws_meets_the_same_limits(make_server: Callable[[Server
     seats = {p: None if i < 2 else RandomAgent(i) for i, p in enumerate(CONFIG.players)}
     with hosted(server, seats, [CONFIG.players[1]]) as game:
         ours, theirs = game.tokens[remote], game.aiwolf_tokens[CONFIG.players[1]]
-        cases: list[tuple[str, Callable[[simple_websocket.Client], None], int]] = [
+        cases: list[tuple[str, Callable[[Raw], None], int]] = [
             ("a huge name", lambda ws: ws.send("x" * 10_000), 1009),
             ("a binary name", lambda ws: ws.send(b"\x00\x01"), 1003),
             ("a silent agent", lambda ws: None, 1008),
@@ -83,9 +119,9 @@ def test_hostile_input_on_ws_meets_the_same_limits(make_server: Callable[[Server
         receive(ws)
         ws.send("mallory")
         assert read_to_close(ws) == ([], 1008)
-        ws = simple_websocket.Client.connect(game.url(HOST, "sdk", "agent"))
-        ws.send(hello(theirs))
-        frames, closed = read_to_close(ws)
+        sdk = simple_websocket.Client.connect(game.url(HOST, "sdk", "agent"))
+        sdk.send(hello(theirs))
+        frames, closed = read_ws_to_close(sdk)
         assert closed == 1008
         # Garbage after the name, once seated: binary closes; the seat stays for a reconnection.
         ws = connect(game, f"?token={theirs}")
@@ -94,6 +130,14 @@ def test_hostile_input_on_ws_meets_the_same_limits(make_server: Callable[[Server
         ws.send(b"\xff" * 100)
         assert read_to_close(ws) == ([], 1003)
         assert game.network is not None
+        assert not game.network.seats[CONFIG.players[1]]._given_up
+        # Garbage text when nothing was asked is dropped; a reply over the message limit closes (1009).
+        ws = connect(game, f"?token={theirs}")
+        receive(ws)
+        ws.send("agent")
+        ws.send("\x00garbage{{{")
+        ws.send("y" * 200_000)
+        assert read_to_close(ws) == ([], 1009)
         assert not game.network.seats[CONFIG.players[1]]._given_up
 
 
