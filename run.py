@@ -81,8 +81,9 @@ def play(argv: Sequence[str]) -> int:
         secret = load_host_secret(args.host_secret)
         config = build_config(args.preset, roles=args.roles, players=args.players, rules=args.rule)
         key = game_key(secret, seed)
-        agents = cli.build_agents(config, args, seed, key)
         aiwolf = cli.aiwolf_seats(config, args)
+        config = cli.aiwolf_opening(config, args, aiwolf)
+        agents = cli.build_agents(config, args, seed, key)
     except (ConfigError, ScriptError, ValueError, HostSecretError) as exc:
         parser.error(str(exc))
     if not console.check_llm_seats(agents, args, seed, key, term):

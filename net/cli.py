@@ -253,6 +253,15 @@ def aiwolf_seats(config: GameConfig, args: argparse.Namespace) -> list[PlayerId]
     return seats
 
 
+def aiwolf_opening(config: GameConfig, args: argparse.Namespace, aiwolf: list[PlayerId]) -> GameConfig:
+    """With AIWolf seats in an AIWolf preset, AIWolf's own opening (rule `day_zero`: day 0 talk, a night 0
+    without attack) unless `--rule day_zero=...` says otherwise: their agents expect it."""
+    explicit = any(item.partition("=")[0].strip().replace("-", "_") == "day_zero" for item in args.rule)
+    if not aiwolf or explicit or not config.name.startswith("aiwolf-"):
+        return config
+    return config.with_rules(day_zero=True)
+
+
 def _specs(config: GameConfig, args: argparse.Namespace) -> dict[PlayerId, str]:
     default = f"ollama:{args.model}" if args.model else args.agent
     return seat_specs(config, default, remote=args.remote, seats=args.seat, aiwolf=args.aiwolf)

@@ -453,6 +453,13 @@ def test_aiwolf_seats_played_by_official_client_agents():
             agent.join(30)
             assert agent.error is None
             assert agent.requests[-1] is Request.FINISH
+            # AIWolf seats in an AIWolf preset: AIWolf's opening, everyone talks on day 0.
+            assert agent.requests[:4] == [
+                Request.NAME,
+                Request.INITIALIZE,
+                Request.DAILY_INITIALIZE,
+                Request.TALK,
+            ]
     finally:
         host.kill()
         host.wait()

@@ -170,3 +170,15 @@ def test_aiwolf_seats_are_refused_in_a_game_aiwolf_agents_cannot_play():
     with pytest.raises(ValueError, match="AIWolf agents know no hunter, witch"):
         cli.aiwolf_seats(witch, cli.play_parser().parse_args(["--seat", "2=aiwolf"]))
     assert cli.aiwolf_seats(witch, cli.play_parser().parse_args([])) == []
+
+
+def test_aiwolf_seats_in_an_aiwolf_preset_get_aiwolfs_day_zero_unless_the_rule_is_given():
+    config = build_config("aiwolf-5", roles=None, players=None, rules=[])
+    assert config.rules.day_zero is False
+    args = cli.play_parser().parse_args(["--aiwolf", "2"])
+    assert cli.aiwolf_opening(config, args, cli.aiwolf_seats(config, args)).rules.day_zero is True
+    assert cli.aiwolf_opening(config, args, []).rules.day_zero is False  # no AIWolf seat: the preset as is
+    explicit = cli.play_parser().parse_args(["--aiwolf", "2", "--rule", "day_zero=false"])
+    assert cli.aiwolf_opening(config, explicit, cli.aiwolf_seats(config, explicit)).rules.day_zero is False
+    custom = build_config("aiwolf-5", roles="werewolf=1,seer=1", players=6, rules=[])
+    assert cli.aiwolf_opening(custom, args, cli.aiwolf_seats(custom, args)).rules.day_zero is False
