@@ -81,6 +81,8 @@ def play(argv: Sequence[str]) -> int:
         secret = load_host_secret(args.host_secret)
         config = build_config(args.preset, roles=args.roles, players=args.players, rules=args.rule)
         key = game_key(secret, seed)
+        aiwolf = cli.aiwolf_seats(config, args)
+        config = cli.aiwolf_opening(config, args, aiwolf)
         agents = cli.build_agents(config, args, seed, key)
         people = cli.people(config, args)
     except (ConfigError, ScriptError, ValueError, HostSecretError) as exc:
@@ -98,12 +100,11 @@ def play(argv: Sequence[str]) -> int:
     viewer = None
     try:
         with Host(secret, server=server) as host:
-            game = host.open_game(config, agents, seed=seed, game_id=game_id, grace_s=args.grace)
+            game = host.open_game(
+                config, agents, seed=seed, game_id=game_id, grace_s=args.grace, aiwolf=aiwolf
+            )
             print(f"Loup-Garou: {config.name}, {len(config.players)} players, seed {seed}, game {game_id}.")
-            print(f"Spectators: {game.url(args.url_host, 'YOUR-NAME', 'ui')}")
-            admin = server.lobby.admin_token
-            print(f"Full view (secrets): {game.url(args.url_host, 'YOUR-NAME', 'ui', admin)}")
-            console.page_links(game, args, people, term)
+            console.spectator_links(game, args, people, term)
             viewer = _open_viewer(game, server, args) if args.viewer else None
             console.seat_remote_agents(game, args, term, people)
             print(f"Agents: {console.describe_agents(game.seats)}.")

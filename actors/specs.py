@@ -22,7 +22,8 @@ from actors.scripted import ScriptedAgent
 from engine import ConfigError, GameConfig, PlayerId, Rules, preset, seat_seed
 
 #: The agent specs a seat takes; `remote` is a seat for an agent that connects over the network, `human`
-#: a remote seat for a person (the browser page), with a deadline fit for one.
+#: a remote seat for a person (the browser page), with a deadline fit for one, `aiwolf` a remote seat
+#: for an AIWolf NLP agent (it connects to `/ws` and speaks AIWolf's protocol).
 AGENT_KINDS = (
     "heuristic",
     "random",
@@ -31,12 +32,14 @@ AGENT_KINDS = (
     "openai:MODEL",
     "remote",
     "human[:SECONDS]",
+    "aiwolf",
 )
 REMOTE = "remote"
 HUMAN = "human"
 #: A person's time to answer each request unless `human:SECONDS` says otherwise: reading the
 #: discussion and typing a speech takes longer than an agent's 30 s.
 HUMAN_DEADLINE_S = 120.0
+AIWOLF = "aiwolf"
 
 #: (seed, seat index) -> the seat's agent; None: a remote seat.
 AgentFactory = Callable[[int, int], Agent | None]
@@ -48,7 +51,7 @@ _EXAMPLE_MODEL = {"ollama": "llama3.2", "openai": "qwen3-8b"}
 def agent_factory(spec: str, config: GameConfig, llm_settings: LLMSettingsFor | None = None) -> AgentFactory:
     """Parse one agent spec (see `AGENT_KINDS`) into a factory; `scripted:PATH` reads its script now."""
     kind, _, arg = spec.partition(":")
-    if kind == REMOTE and not arg:
+    if kind in (REMOTE, AIWOLF) and not arg:
         return lambda _seed, _i: None
     if kind == HUMAN:
         human_deadline(spec)  # checked now
@@ -193,15 +196,19 @@ def seat_name(config: GameConfig, key: str) -> PlayerId:
 
 
 def seat_specs(
-    config: GameConfig, default: str, *, remote: int = 0, seats: Sequence[str] = ()
+    config: GameConfig, default: str, *, remote: int = 0, seats: Sequence[str] = (), aiwolf: int = 0
 ) -> dict[PlayerId, str]:
-    """The agent spec of each seat: `default` for all, `remote` for the first `remote` seats, then each
-    `SEAT=AGENT` override (by number from 1, or by name)."""
+    """The agent spec of each seat: `default` for all, `remote` for the first `remote` seats, `aiwolf`
+    for the next `aiwolf` seats, then each `SEAT=AGENT` override (by number from 1, or by name)."""
     specs = dict.fromkeys(config.players, default)
     if not 0 <= remote <= len(config.players):
         raise ValueError(f"--remote must be between 0 and {len(config.players)}")
+    if not 0 <= aiwolf <= len(config.players) - remote:
+        raise ValueError(f"--aiwolf must be between 0 and {len(config.players) - remote} (after --remote)")
     for player in config.players[:remote]:
         specs[player] = REMOTE
+    for player in config.players[remote : remote + aiwolf]:
+        specs[player] = AIWOLF
     for item in seats:
         seat, sep, spec = item.partition("=")
         if not sep:

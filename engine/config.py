@@ -79,6 +79,7 @@ class Rules:
     wolf_chat_rounds: int = 1
     max_days: int = 10
     max_speech_chars: int = 1000
+    day_zero: bool = False
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -134,6 +135,7 @@ _RULE_TYPES: dict[str, Any] = {  # bool, int or a StrEnum class
     "wolf_chat_rounds": int,
     "max_days": int,
     "max_speech_chars": int,
+    "day_zero": bool,
 }
 _RULE_BOUNDS = (
     ("discussion_rounds", 0, 20),
@@ -160,6 +162,8 @@ RULE_DOCS: dict[str, str] = {
     "wolf_chat_rounds": "rounds of the wolves' chat per night",
     "max_days": "the game ends with no winner after this many days",
     "max_speech_chars": "longest accepted speech, in characters",
+    "day_zero": "AIWolf's opening: a day 0 of discussion without a vote, then a first night without "
+    "kill or protection (the seer inspects)",
 }
 
 DEFAULT_NAMES: tuple[str, ...] = (

@@ -16,6 +16,7 @@ from engine.events import (
     PUBLIC,
     WOLVES,
     BidsRevealed,
+    DayBroke,
     DeathCause,
     HunterShot,
     NoExecution,
@@ -39,7 +40,11 @@ def step_day(game: Game, _: object) -> None:
         steps += [(Step.TURN, p) for _ in range(game.rules.discussion_rounds) for p in order]
     else:
         steps += [(Step.BIDDING, i) for i in range(game.rules.bidding_max_turns)]
-    steps += [(Step.VOTE, ()), (Step.NIGHT, None)]
+    if game._day == 0:  # `day_zero`: the game opens with a day of talk, without a vote
+        game._emit(DayBroke(audience=PUBLIC, day=0, deaths=()))
+    else:
+        steps.append((Step.VOTE, ()))
+    steps.append((Step.NIGHT, None))
     game._push_front(*steps)
 
 

@@ -118,7 +118,9 @@ class Game:
         self._awaiting: set[PlayerId] = set()
         self._choices: dict[PlayerId, tuple[Choice, ...]] = {}
         self._submitted: dict[PlayerId, Action] = {}
-        self._agenda: deque[tuple[Step, Any]] = deque([(Step.NIGHT, None)])
+        self._agenda: deque[tuple[Step, Any]] = deque(
+            [(Step.DAY, None) if self.rules.day_zero else (Step.NIGHT, None)]
+        )
         self._vote_round = 1
         self._potions: dict[PlayerId, list[bool]] = {
             p: [True, True] for p in self._players if ROLE_SPECS[self._roles[p]].witch

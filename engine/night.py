@@ -213,7 +213,14 @@ def step_wolf_turn(game: Game, wolf: PlayerId) -> None:
 
 
 def step_night_actions(game: Game, _: object) -> None:
-    acting = [p for p in game._alive_players if ROLE_SPECS[game._roles[p]].night_action is not None]
+    # After a day 0 (`day_zero`), the first night is AIWolf's night 0: nobody is attacked or guarded.
+    quiet = (ActionKind.KILL, ActionKind.PROTECT) if game.rules.day_zero and game._day == 1 else ()
+    acting = [
+        p
+        for p in game._alive_players
+        if ROLE_SPECS[game._roles[p]].night_action is not None
+        and ROLE_SPECS[game._roles[p]].night_action not in quiet
+    ]
     game._open(Phase.NIGHT, acting, PUBLIC)
 
 

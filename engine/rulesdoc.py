@@ -57,7 +57,10 @@ def describe_rules(config: GameConfig) -> str:
         f"{len(config.players)} players: {counts}.",
         "The village wins when every werewolf is dead; the wolves win as soon as living werewolves are at "
         "least as many as everyone else alive. Victory is checked after every death.",
-        "The game opens at night 1; night N comes before day N.",
+        "The game opens with a day 0 of discussion without a vote; on night 1 nobody is attacked or "
+        "protected. Night N comes before day N."
+        if rules.day_zero
+        else "The game opens at night 1; night N comes before day N.",
     ]
     if rules.wolf_chat and rules.wolf_chat_rounds:
         lines.append(

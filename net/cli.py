@@ -21,6 +21,7 @@ from actors.llm import LLMSettings, default_host
 from actors.llm.config import BACKENDS, Backend, Think
 from actors.specs import (
     AGENT_KINDS,
+    AIWOLF,
     LLMSettingsFor,
     parse_llm_options,
     seat_deadlines,
@@ -29,6 +30,7 @@ from actors.specs import (
 )
 from actors.specs import build_agents as build_agents_from
 from engine import PRESETS, GameConfig, PlayerId
+from net.aiwolf import aiwolf_problem
 from net.server import ServerConfig
 
 #: The longest `--pace`: a minimum time per phase beyond a person's patience is a mistake.
@@ -102,6 +104,13 @@ def play_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--remote", type=int, default=0, metavar="N", help="reserve the first N seats for remote agents"
+    )
+    p.add_argument(
+        "--aiwolf",
+        type=int,
+        default=0,
+        metavar="N",
+        help="reserve the next N seats (after --remote) for AIWolf NLP agents (docs/aiwolf.md)",
     )
     p.add_argument(
         "--host", default="127.0.0.1", help="address the WebSocket server listens on (default loopback)"
@@ -245,15 +254,37 @@ def build_agents(
     config: GameConfig, args: argparse.Namespace, seed: int, key: bytes
 ) -> dict[PlayerId, Agent | None]:
     """One agent per seat (None: remote), from --agent (or --model), --remote and --seat."""
-    default = f"ollama:{args.model}" if args.model else args.agent
-    specs = seat_specs(config, default, remote=args.remote, seats=args.seat)
+    specs = _specs(config, args)
     return build_agents_from(config, specs, seed=seed, key=key, llm_settings=llm_settings(args))
 
 
 def people(config: GameConfig, args: argparse.Namespace) -> dict[PlayerId, float]:
     """The seats kept for people (`--seat N=human[:SECONDS]`), with each one's deadline."""
+    return seat_deadlines(_specs(config, args))
+
+
+def aiwolf_seats(config: GameConfig, args: argparse.Namespace) -> list[PlayerId]:
+    """The seats reserved for AIWolf NLP agents by --aiwolf and `--seat SEAT=aiwolf`; ValueError if the
+    game cannot seat one (a role or a discussion AIWolf does not have)."""
+    seats = [p for p, spec in _specs(config, args).items() if spec == AIWOLF]
+    problem = aiwolf_problem(config) if seats else None
+    if problem is not None:
+        raise ValueError(problem)
+    return seats
+
+
+def aiwolf_opening(config: GameConfig, args: argparse.Namespace, aiwolf: list[PlayerId]) -> GameConfig:
+    """With AIWolf seats in an AIWolf preset, AIWolf's own opening (rule `day_zero`: day 0 talk, a night 0
+    without attack) unless `--rule day_zero=...` says otherwise: their agents expect it."""
+    explicit = any(item.partition("=")[0].strip().replace("-", "_") == "day_zero" for item in args.rule)
+    if not aiwolf or explicit or not config.name.startswith("aiwolf-"):
+        return config
+    return config.with_rules(day_zero=True)
+
+
+def _specs(config: GameConfig, args: argparse.Namespace) -> dict[PlayerId, str]:
     default = f"ollama:{args.model}" if args.model else args.agent
-    return seat_deadlines(seat_specs(config, default, remote=args.remote, seats=args.seat))
+    return seat_specs(config, default, remote=args.remote, seats=args.seat, aiwolf=args.aiwolf)
 
 
 def server_config(args: argparse.Namespace) -> ServerConfig:

@@ -20,6 +20,7 @@ from actors.llm import LLMAgent, default_host
 from actors.llm.probe import LLMUnavailable, list_models, missing_llm_seats
 from actors.messages import GameFinished
 from engine import Outcome, PlayerId, Team, seat_seed
+from net.aiwolf import agent_name
 from net.exposure import is_loopback, reachable_hosts
 from net.hosting import HostedGame
 from net.server import NetworkServer
@@ -107,6 +108,17 @@ def announce(args: argparse.Namespace, server: NetworkServer, term: Console) -> 
         )
 
 
+def spectator_links(
+    game: HostedGame, args: argparse.Namespace, people: Mapping[PlayerId, float], term: Console
+) -> None:
+    """URLs that work when pasted: the spectators' and the full view's WebSocket (the server speaks first
+    to both: a listener needs to send nothing), then the browser page's links."""
+    admin = game.host.server.lobby.admin_token if game.host.server is not None else None
+    term.say(f"Spectators: {game.url(args.url_host, 'spectator', 'ui')}")
+    term.say(f"Full view (secrets): {game.url(args.url_host, 'full-view', 'ui', admin)}")
+    page_links(game, args, people, term)
+
+
 def page_links(
     game: HostedGame, args: argparse.Namespace, people: Mapping[PlayerId, float], term: Console
 ) -> None:
@@ -129,7 +141,10 @@ def seat_remote_agents(
     `--open`), wait for them; the built-in agent takes each empty one."""
     players = game.config.players
     people = people or {}
+    aiwolf = game.aiwolf_tokens
     for player, token in game.tokens.items():
+        if player in aiwolf:
+            continue
         if player in people:
             link = game.page_url(args.url_host, token=token, seat=player)
             term.say(
@@ -142,6 +157,12 @@ def seat_remote_agents(
         term.say(
             f"Seat {players.index(player) + 1} ({player}): {game.url(args.url_host, player, 'agent', token)}"
         )
+    if aiwolf:
+        url = game.aiwolf_url(args.url_host)
+        term.say(f"AIWolf NLP agents: {url} with the seat's token (?token= or Authorization: Bearer):")
+        for player, token in aiwolf.items():
+            index = players.index(player)
+            term.say(f"Seat {index + 1} ({player}, in game {agent_name(index)}): {url}?token={token}")
     if not game.tokens:
         return
     term.say(f"Waiting up to {args.join_timeout:g} s for {len(game.tokens)} remote agent(s)...", flush=True)

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import secrets
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 
 from actors.messages import FULL_VIEW, PUBLIC_VIEW, Recipient, View
-from engine import PlayerId
+from engine import GameConfig, PlayerId
+from net.aiwolf.seat import AIWolfSeat
 from net.exposure import url_host
 from net.lobby import GameEntry
 from net.seats import RemoteSeat, ViewHub
@@ -30,16 +31,26 @@ class GameNetwork:
         *,
         grace_s: float = 30.0,
         clock: Callable[[], float] = time.monotonic,
+        aiwolf: Collection[PlayerId] = (),
+        config: GameConfig | None = None,
     ) -> None:
         """Create the seats (one secret token each) and the hubs, and register them with the server.
 
-        `clock` must be the game's scheduler clock: requests carry deadlines in it.
+        `clock` must be the game's scheduler clock: requests carry deadlines in it. The seats of `aiwolf`
+        (among `remote_players`) are for AIWolf NLP agents (net/aiwolf/), which need the game's `config`.
         """
         assert server.bridge is not None  # the server must be started
         self.server = server
         self.game_id = game_id
-        self.seats: dict[PlayerId, RemoteSeat] = {
-            p: RemoteSeat(
+        self.seats: dict[PlayerId, RemoteSeat] = {}
+        for p in remote_players:
+            kind: type[RemoteSeat] = RemoteSeat
+            extra: dict[str, GameConfig] = {}
+            if p in aiwolf:
+                if config is None:
+                    raise ValueError("AIWolf seats need the game's config")
+                kind, extra = AIWolfSeat, {"config": config}
+            self.seats[p] = kind(
                 server.bridge,
                 game_id=game_id,
                 player=p,
@@ -47,9 +58,8 @@ class GameNetwork:
                 grace_s=grace_s,
                 spawn=server.spawn,
                 clock=clock,
+                **extra,
             )
-            for p in remote_players
-        }
         self.hubs: dict[View, ViewHub] = {
             view: ViewHub(server.bridge, game_id=game_id, view=view) for view in (PUBLIC_VIEW, FULL_VIEW)
         }
@@ -61,6 +71,11 @@ class GameNetwork:
         query = f"?client_type={client_type}" + (f"&token={token}" if token else "")
         scheme = "wss" if self.server.config.ssl_context is not None else "ws"
         return f"{scheme}://{url_host(host)}:{self.server.port}/ws/{client_id}{query}"
+
+    def aiwolf_url(self, host: str) -> str:
+        """The URL AIWolf NLP agents connect to (the seat's token goes in `?token=` or a Bearer header)."""
+        scheme = "wss" if self.server.config.ssl_context is not None else "ws"
+        return f"{scheme}://{url_host(host)}:{self.server.port}/ws"
 
     def wait_for_agents(self, timeout: float) -> list[PlayerId]:
         """Block (not in an actor or the Trio thread) until every remote seat is taken or `timeout`

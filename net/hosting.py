@@ -23,7 +23,7 @@ import logging
 import ssl
 import threading
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from urllib.parse import urlencode
@@ -34,6 +34,7 @@ from actors.messages import GameFinished, Recipient, View
 from actors.runner import RunningGame, SeatOccupant, start_game
 from actors.scheduler import Scheduler, ThreadingScheduler
 from engine import GameConfig, PlayerId, Role, game_key, seat_seed
+from net.aiwolf import AIWolfSeat, aiwolf_problem
 from net.exposure import tls_context, url_host
 from net.game_network import GameNetwork
 from net.server import NetworkServer, ServerConfig
@@ -109,10 +110,14 @@ class Host:
         game_id: str | None = None,
         grace_s: float = 30.0,
         fallback: Fallback = HeuristicAgent,
+        aiwolf: Collection[PlayerId] = (),
     ) -> HostedGame:
         """Put one game on this host: `seats` maps every player to an agent, a recipient that answers
-        requests itself, or None for a remote seat (which needs the server). Nothing runs yet."""
-        game = HostedGame(self, config, seats, seed=seed, game_id=game_id, grace_s=grace_s, fallback=fallback)
+        requests itself, or None for a remote seat (which needs the server); the remote seats in `aiwolf`
+        are for AIWolf NLP agents (docs/aiwolf.md). Nothing runs yet."""
+        game = HostedGame(
+            self, config, seats, seed=seed, game_id=game_id, grace_s=grace_s, fallback=fallback, aiwolf=aiwolf
+        )
         self.games.append(game)
         return game
 
@@ -143,11 +148,17 @@ class HostedGame:
         game_id: str | None,
         grace_s: float,
         fallback: Fallback,
+        aiwolf: Collection[PlayerId] = (),
     ) -> None:
         missing = set(config.players) - set(seats)
         if missing:
             raise ValueError(f"no agent for seat(s) {', '.join(sorted(missing))}")
         remote = [p for p in config.players if seats[p] is None]
+        if set(aiwolf) - set(remote):
+            raise ValueError("an AIWolf seat must be a remote seat (given as None)")
+        problem = aiwolf_problem(config) if aiwolf else None
+        if problem is not None:
+            raise ValueError(problem)
         if remote and host.server is None:
             raise ValueError("remote seats need a network server")
         self.host = host
@@ -160,7 +171,13 @@ class HostedGame:
         self.network: GameNetwork | None = None
         if host.server is not None:
             self.network = GameNetwork(
-                host.server, self.game_id, remote, grace_s=grace_s, clock=host.scheduler.now
+                host.server,
+                self.game_id,
+                remote,
+                grace_s=grace_s,
+                clock=host.scheduler.now,
+                aiwolf=aiwolf,
+                config=config,
             )
         self.running: RunningGame | None = None
 
@@ -168,6 +185,18 @@ class HostedGame:
     def tokens(self) -> dict[PlayerId, str]:
         """The secret token of each remote seat still open."""
         return {p: s.token for p, s in self.network.seats.items()} if self.network else {}
+
+    @property
+    def aiwolf_tokens(self) -> dict[PlayerId, str]:
+        """The secret token of each remote seat still open for an AIWolf NLP agent."""
+        seats = self.network.seats if self.network else {}
+        return {p: s.token for p, s in seats.items() if isinstance(s, AIWolfSeat)}
+
+    def aiwolf_url(self, host: str) -> str:
+        """The URL AIWolf NLP agents connect to (`ws://HOST:PORT/ws`); each gives its seat's token."""
+        if self.network is None:
+            raise ValueError("this game has no network server")
+        return self.network.aiwolf_url(host)
 
     def url(self, host: str, client_id: str, client_type: str, token: str | None = None) -> str:
         """A WebSocket URL to this game's server (see `GameNetwork.url`)."""
@@ -216,6 +245,9 @@ class HostedGame:
         if self.running is not None:
             raise RuntimeError(f"game {self.game_id} is already started")
         remote = self.network.seats if self.network else {}
+        for remote_seat in remote.values():
+            if isinstance(remote_seat, AIWolfSeat):  # before any message: its `setting` tells the deadline
+                remote_seat.action_timeout_s = timeout_s
         seats: dict[PlayerId, SeatOccupant] = {}
         for player, seat in self.seats.items():
             seats[player] = seat if seat is not None else remote[player]

@@ -1,8 +1,9 @@
 """The HTTP side of the server: one TCP connection's request head, its route, and the WebSocket handshake.
 
 Routes: `GET /ws/{client_id}?client_type=agent|ui|observer[&token=...][&resume_from=N][&hello=1]`
-(WebSocket), `GET /stats`, `GET /healthz`, the browser page (`GET /` and its fixed set of assets,
-net/web.py); with `ServerConfig(echo=True)` only, `client_type=echo` too (net/echo.py, for the
+(WebSocket), `GET /ws` (an AIWolf NLP agent, net/aiwolf/), `GET /stats`, `GET /healthz`, the browser
+page (`GET /` and its fixed set of assets, net/web.py); with `ServerConfig(echo=True)` only,
+`client_type=echo` too (net/echo.py, for the
 conformance tests). Anything else gets a real HTTP answer: 404 for unknown paths, 426 for a plain HTTP
 request to `/ws/...`, 400 for a malformed handshake, 408 when the request head does not arrive in
 time, 403 for an upgrade from a foreign web page or to a foreign `Host` (net/exposure.py), 429 for an
@@ -27,6 +28,7 @@ from wsproto.events import AcceptConnection, RejectConnection, Request
 from wsproto.utilities import RemoteProtocolError as WsRemoteProtocolError
 
 from net.admission import REFUSALS, Ticket
+from net.aiwolf.session import AIWolfSession, bearer_token
 from net.connection import Connection
 from net.echo import ECHO, EchoSession
 from net.exposure import check_host_and_origin, split_url
@@ -160,7 +162,7 @@ async def _route(
         await _respond(stream, conn, 200, {"ok": True})
     elif path == "/stats":
         await _stats(site, stream, ticket, head, query)
-    elif path.startswith("/ws/"):
+    elif path == "/ws" or path.startswith("/ws/"):
         blocked = site.lobby.bad_tokens.blocked_for(ticket.address)
         if blocked:
             message = f"too many bad tokens from your address: try again in {blocked:.0f} s"
@@ -170,7 +172,7 @@ async def _route(
             stream,
             conn=conn,
             request=request,
-            client_id=path[4:],
+            client_id=path[4:] if path != "/ws" else None,
             query=query,
             site=site,
             ticket=ticket,
@@ -226,12 +228,13 @@ async def _websocket(
     *,
     conn: h11.Connection,
     request: h11.Request,
-    client_id: str,
+    client_id: str | None,
     query: dict[str, list[str]],
     site: Site,
     ticket: Ticket,
     local: str,
 ) -> None:
+    """The WebSocket handshake of `/ws/{client_id}` (our protocol) or, with no client id, `/ws` (AIWolf's)."""
     config, lobby = site.config, site.lobby
     headers = {name.lower(): value.lower() for name, value in request.headers}
     if b"websocket" not in headers.get(b"upgrade", b""):
@@ -239,12 +242,12 @@ async def _websocket(
             stream, conn, 426, {"error": "this path needs a WebSocket upgrade"}, upgrade="websocket"
         )
         return
-    if not CLIENT_ID.fullmatch(client_id):
+    if client_id is not None and not CLIENT_ID.fullmatch(client_id):
         await _respond(
             stream, conn, 400, {"error": "client id must be 1-64 letters, digits, '_', '.' or '-'"}
         )
         return
-    kind = query.get("client_type", ["ui"])[0]
+    kind = query.get("client_type", ["ui"])[0] if client_id is not None else ClientType.AGENT.value
     echo = config.echo and kind == ECHO
     if not echo and kind not in {k.value for k in ClientType}:
         await _respond(
@@ -290,12 +293,16 @@ async def _websocket(
     leftover, _ = conn.trailing_data  # frames that arrived with the handshake
     token = query.get("token", [None])[0]
     connection = Connection(
-        stream, ws, config.connection, name=client_id, initial=bytes(leftover), budget=site.budget
+        stream, ws, config.connection, name=client_id or "aiwolf", initial=bytes(leftover), budget=site.budget
     )
-    session = (
-        EchoSession(lobby, connection)
-        if echo
-        else ClientSession(
+    session: EchoSession | ClientSession
+    if client_id is None:  # AIWolf's fixed path: its token may also come as `Authorization: Bearer`
+        token = bearer_token(list(request.headers)) or token
+        session = AIWolfSession(lobby, connection, token, ticket=ticket)
+    elif echo:
+        session = EchoSession(lobby, connection)
+    else:
+        session = ClientSession(
             lobby,
             connection,
             client_id,
@@ -305,5 +312,4 @@ async def _websocket(
             resume_from=int(resume_text) if resume_text is not None else None,
             await_hello=says_hello == "1",
         )
-    )
     await session.run()

@@ -68,7 +68,7 @@ def test_an_openai_spec_makes_an_openai_compatible_seat():
         (
             "robot",
             "unknown agent 'robot' (known: heuristic, random, scripted:PATH, ollama:MODEL, "
-            "openai:MODEL, remote, human[:SECONDS])",
+            "openai:MODEL, remote, human[:SECONDS], aiwolf)",
         ),
         ("heuristic:x", "unknown agent 'heuristic:x'"),
         ("scripted", "scripted needs a path"),

@@ -68,3 +68,17 @@ def expected_sights(config: GameConfig) -> set[str]:
     expected |= {"phase:wolf_chat"} if rules.wolf_chat and roles[Role.WEREWOLF] > 1 else set()
     expected |= {"bids_revealed"} if rules.discussion is Discussion.BIDDING else {"phase:discussion"}
     return expected
+
+
+@pytest.mark.parametrize("preset", ["aiwolf-5", "aiwolf-13"])
+def test_random_legal_play_with_day_zero_keeps_every_invariant(preset: str) -> None:
+    config = PRESETS[preset].with_rules(day_zero=True)
+    for seed in range(100):
+        game = Game.new(config, seed=seed)
+        check_wolves_met(game)
+        hook = after_every_step if seed < SCANNED_SEEDS else check_step
+        play_random(game, random.Random(seed), deadline_rate=DEADLINE_RATE, after_step=hook)
+        check_observations(game)
+        assert game.outcome() is not None
+        first_night = [e for e in game.events if e.day == 1 and e.type in ("wolves_chose", "night_resolved")]
+        assert all(getattr(e, "victim", None) is None for e in first_night)

@@ -15,6 +15,7 @@ from engine import (
     Discussion,
     Heal,
     IllegalAction,
+    Inspect,
     Kill,
     Phase,
     Protect,
@@ -66,6 +67,7 @@ def test_every_rule_switch_has_a_scenario_here() -> None:
         "wolf_chat_rounds",
         "max_days",
         "max_speech_chars",
+        "day_zero",
     }
     assert covered == set(Rules().to_dict())
 
@@ -389,6 +391,26 @@ def test_wolf_chat_rounds_give_each_wolf_that_many_turns_in_one_order() -> None:
     assert sorted(order[:2]) == [ALICE, BRUNO]
     assert order[2:] == order[:2]
     assert game.phase is Phase.NIGHT
+
+
+def test_day_zero_opens_with_talk_without_vote_then_a_night_without_attack_or_guard() -> None:
+    roles = {ALICE: W, BRUNO: Role.SEER, CHLOE: Role.BODYGUARD, DAMIEN: V, ELISE: V}
+    game = make_game(roles, **{**QUIET, "discussion_rounds": 1, "day_zero": True})
+    assert game.events[-2:][0].type == "day_broke"
+    assert (game.day, game.phase) == (0, Phase.DISCUSSION)
+    while game.phase is Phase.DISCUSSION:
+        [speaker] = awaited(game)
+        run_phase(game, Phase.DISCUSSION, {speaker: Speak("Good morning.")})
+    # No vote on day 0: the first night comes, and only the seer acts in it.
+    assert (game.day, game.phase, awaited(game)) == (1, Phase.NIGHT, [BRUNO])
+    events = run_phase(game, Phase.NIGHT, {BRUNO: Inspect(ALICE)})
+    assert deaths(events) == []
+    assert (game.day, game.phase) == (1, Phase.DISCUSSION)
+    while game.phase is Phase.DISCUSSION:
+        run_phase(game, Phase.DISCUSSION)
+    run_phase(game, Phase.VOTE, {DAMIEN: Vote(ELISE)}, others=Vote(DAMIEN))
+    # From the second night on, everyone acts as usual.
+    assert (game.day, game.phase, awaited(game)) == (2, Phase.NIGHT, [ALICE, BRUNO, CHLOE])
 
 
 def test_a_lone_wolf_has_no_chat() -> None:

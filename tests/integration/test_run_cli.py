@@ -13,10 +13,12 @@ import sys
 from pathlib import Path
 
 import pytest
+from aiwolf_nlp_common.packet import Request
 
 from tests.llm.fake_ollama import running_fake
 from tests.llm.fake_openai import MODEL as OPENAI_MODEL
 from tests.llm.fake_openai import running_openai
+from tests.net.aiwolf_agent import AIWolfAgent
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -473,3 +475,53 @@ def test_pace_spaces_the_requests_of_a_game(tmp_path):
     assert len(moments) > 3
     gaps = [b - a for a, b in itertools.pairwise(moments)]
     assert min(gaps) >= 0.05 * 0.99  # the log's clock rounds to microseconds
+
+
+def test_aiwolf_seats_played_by_official_client_agents():
+    host = subprocess.Popen(
+        [
+            sys.executable,
+            str(ROOT / "run.py"),
+            *("--preset", "aiwolf-5", "--seed", "8", "--aiwolf", "2"),
+            *("--port", "0", "--quiet"),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
+    agents: list[AIWolfAgent] = []
+    try:
+        assert host.stdout is not None
+        urls: list[str] = []
+        for _ in range(20):  # the seats' URLs are printed among the first lines
+            line = host.stdout.readline()
+            found = re.match(
+                r"Seat \d \((Alice|Bruno), in game Agent\[0\d\]\): (ws://\S+/ws\?token=\S+)$", line
+            )
+            if found:
+                urls.append(found.group(2))
+            if len(urls) == 2:
+                break
+        assert len(urls) == 2
+        by_query = AIWolfAgent(urls[0], None, "kanolab1").start()  # the token in the URL
+        base, token = urls[1].split("?token=")
+        by_header = AIWolfAgent(base, token, "kanolab2").start()  # the token as Authorization: Bearer
+        agents += [by_query, by_header]
+        rest = host.communicate(timeout=120)[0]
+        assert host.returncode == 0
+        assert "Agents: HeuristicAgent x3, remote x2." in rest
+        assert "Result:" in rest
+        for agent in agents:
+            agent.join(30)
+            assert agent.error is None
+            assert agent.requests[-1] is Request.FINISH
+            # AIWolf seats in an AIWolf preset: AIWolf's opening, everyone talks on day 0.
+            assert agent.requests[:4] == [
+                Request.NAME,
+                Request.INITIALIZE,
+                Request.DAILY_INITIALIZE,
+                Request.TALK,
+            ]
+    finally:
+        host.kill()
+        host.wait()

@@ -149,3 +149,36 @@ def test_models_lists_either_backend(monkeypatch):
     assert cli.models_server(args) == ("openai", "http://g:1/v1")
     args = cli.models_parser().parse_args(["--backend", "openai"])
     assert cli.models_server(args) == ("openai", "https://api.openai.com/v1")
+
+
+def test_aiwolf_and_seat_aiwolf_reserve_remote_seats_for_aiwolf_agents():
+    config = build_config("aiwolf-5", roles=None, players=None, rules=[])
+    key = game_key(b"k" * 32, 1)
+    args = cli.play_parser().parse_args(["--remote", "1", "--aiwolf", "1", "--seat", "4=aiwolf"])
+    agents = cli.build_agents(config, args, 1, key)
+    assert [p for p, a in agents.items() if a is None] == [*config.players[:2], config.players[3]]
+    assert cli.aiwolf_seats(config, args) == [config.players[1], config.players[3]]
+    with pytest.raises(ValueError, match="--aiwolf must be between 0 and 4"):
+        cli.build_agents(config, cli.play_parser().parse_args(["--remote", "1", "--aiwolf", "5"]), 1, key)
+
+
+def test_aiwolf_seats_are_refused_in_a_game_aiwolf_agents_cannot_play():
+    bidding = build_config("classic-8", roles=None, players=None, rules=[])
+    with pytest.raises(ValueError, match="discussion=round_robin"):
+        cli.aiwolf_seats(bidding, cli.play_parser().parse_args(["--aiwolf", "1"]))
+    witch = build_config("agentscope-9", roles=None, players=None, rules=[])
+    with pytest.raises(ValueError, match="AIWolf agents know no hunter, witch"):
+        cli.aiwolf_seats(witch, cli.play_parser().parse_args(["--seat", "2=aiwolf"]))
+    assert cli.aiwolf_seats(witch, cli.play_parser().parse_args([])) == []
+
+
+def test_aiwolf_seats_in_an_aiwolf_preset_get_aiwolfs_day_zero_unless_the_rule_is_given():
+    config = build_config("aiwolf-5", roles=None, players=None, rules=[])
+    assert config.rules.day_zero is False
+    args = cli.play_parser().parse_args(["--aiwolf", "2"])
+    assert cli.aiwolf_opening(config, args, cli.aiwolf_seats(config, args)).rules.day_zero is True
+    assert cli.aiwolf_opening(config, args, []).rules.day_zero is False  # no AIWolf seat: the preset as is
+    explicit = cli.play_parser().parse_args(["--aiwolf", "2", "--rule", "day_zero=false"])
+    assert cli.aiwolf_opening(config, explicit, cli.aiwolf_seats(config, explicit)).rules.day_zero is False
+    custom = build_config("aiwolf-5", roles="werewolf=1,seer=1", players=6, rules=[])
+    assert cli.aiwolf_opening(custom, args, cli.aiwolf_seats(custom, args)).rules.day_zero is False

@@ -149,7 +149,7 @@ def _watch_one_game(seed: int, secret_file: Path, tmp_path: Path) -> tuple[list[
         for _ in range(30):  # the URLs are among the first lines
             line = host.stdout.readline()
             if line.startswith("Spectators: "):
-                spectator_url = line.split(": ", 1)[1].strip().replace("YOUR-NAME", "attacker")
+                spectator_url = line.split(": ", 1)[1].strip()
             if line.startswith("Seat 1 (Alice): "):
                 seat_url = line.split(": ", 1)[1].strip()
                 break

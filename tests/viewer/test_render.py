@@ -235,7 +235,7 @@ def test_cli_completes_a_bare_server_url_and_checks_others():
     url = spectator_url("ws://127.0.0.1:8765")
     assert url.startswith("ws://127.0.0.1:8765/ws/viewer-")
     assert url.endswith("?client_type=ui")
-    printed = "ws://127.0.0.1:8765/ws/YOUR-NAME?client_type=ui&token=abc"
+    printed = "ws://127.0.0.1:8765/ws/full-view?client_type=ui&token=abc"
     assert spectator_url(printed) == printed
     for bad in (
         "http://x:1",
