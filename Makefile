@@ -22,9 +22,12 @@ $(STAMP): pyproject.toml
 # The browser tests (tests/browser/) drive the system's Chromium with playwright's driver (the pip
 # package above); playwright never downloads a browser here. Installs Chromium with apt only if missing
 # (root, or sudo). Without it the browser tests skip, except under CI (CI set), where they fail.
+# Node and npm too: tests/net/test_schema_validators.py loads docs/protocol.schema.json in Node's Ajv
+# (installed with npm into .cache/node on first use).
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 browser-deps: $(STAMP)
 	command -v chromium >/dev/null || { $(SUDO) apt-get update && $(SUDO) apt-get install -y chromium; }
+	{ command -v node && command -v npm; } >/dev/null || { $(SUDO) apt-get update && $(SUDO) apt-get install -y nodejs npm; }
 
 test: $(STAMP)
 	$(BIN)/ruff check .

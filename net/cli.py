@@ -166,7 +166,7 @@ def play_parser() -> argparse.ArgumentParser:
         help=f"the host's secret key file, made if missing (default: ${HOST_SECRET_ENV}, "
         "else ~/.local/state/loupgarou/host-secret)",
     )
-    p.add_argument("--quiet", action="store_true", help="print only the outcome")
+    p.add_argument("--quiet", action="store_true", help="no transcript: only the set-up lines and the result")
     p.add_argument("--viewer", action="store_true", help="open the Pygame viewer on this game (full view)")
     p.add_argument(
         "--viewer-snapshot",

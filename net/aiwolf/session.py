@@ -49,7 +49,10 @@ class AIWolfSession(ClientSession):
         self, lobby: Lobby, connection: Connection, token: str | None, *, ticket: Ticket | None
     ) -> None:
         """Wire the connection to this session (Trio thread)."""
-        super().__init__(lobby, connection, "aiwolf", ClientType.AGENT, token, ticket=ticket)
+        # await_hello: an AIWolf agent is bound by its NAME reply, never from its URL's token at once.
+        super().__init__(
+            lobby, connection, "aiwolf", ClientType.AGENT, token, ticket=ticket, await_hello=True
+        )
         self.name: str | None = None
 
     def __str__(self) -> str:

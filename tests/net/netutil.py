@@ -85,10 +85,14 @@ def ws_url(
     client_type: str = "ui",
     token: str | None = None,
     resume_from: int | None = None,
+    *,
+    hello_first: bool = False,
 ) -> str:
     query = f"?client_type={client_type}" + (f"&token={token}" if token else "")
     if resume_from is not None:
         query += f"&resume_from={resume_from}"
+    if hello_first:  # the client will say hello: the server waits for it (as the browser page does)
+        query += "&hello=1"
     return f"ws://{HOST}:{port}/ws/{client_id}{query}"
 
 
@@ -112,8 +116,11 @@ class Clients:
         client_type: str = "ui",
         token: str | None = None,
         resume_from: int | None = None,
+        *,
+        hello_first: bool = False,
     ) -> simple_websocket.Client:
-        ws = _FixedClient.connect(ws_url(port, client_id, client_type, token, resume_from))
+        url = ws_url(port, client_id, client_type, token, resume_from, hello_first=hello_first)
+        ws = _FixedClient.connect(url)
         self.opened.append(ws)
         return ws
 

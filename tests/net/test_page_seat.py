@@ -27,7 +27,7 @@ def test_a_seat_token_opens_that_seats_view_and_nothing_more(make_server):
         game = host.open_game(config, seats, seed=6)
         token = game.tokens[PERSON]
         # The seat's token does not open the full view (nor any spectator's view).
-        spy = clients.connect(server.port, "page-spy", "ui")
+        spy = clients.connect(server.port, "page-spy", "ui", hello_first=True)
         spy.send(hello(token))
         refused = receive(spy)
         assert (refused["type"], refused["code"]) == ("error", "bad_token")

@@ -178,3 +178,9 @@ def test_every_valid_frame_quoted_in_the_protocol_doc_matches_the_published_sche
     for frame in frames:
         errors = [e.message for e in validator.iter_errors(frame)]
         assert errors == [], (frame, errors)
+
+
+def test_the_protocol_doc_describes_every_event_type():
+    text = PROTOCOL_DOC.read_text(encoding="utf-8")
+    described = set(re.findall(r"^\| `([a-z_]+)` \|", text, flags=re.MULTILINE))
+    assert set(EVENT_TYPES) - described == set()  # `reasoned` was missing
