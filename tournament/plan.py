@@ -38,6 +38,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from actors.llm import LLMSettings
+from actors.scripted import ScriptError
 from actors.specs import agent_factory, build_config
 from engine import ConfigError, GameConfig
 
@@ -104,7 +105,7 @@ class Plan(_Strict):
     seed: int = Field(default=0, ge=0)
     blocks: int = Field(default=1, ge=1, le=100_000)
     #: Distinct contestants at each mixed table (default: all of them, or 2 when there are more).
-    per_table: int | None = Field(default=None, ge=1)
+    per_table: int | None = Field(default=None, ge=2)
     self_play: bool = False
     mixed: bool = True
     contestant: list[Contestant] = Field(min_length=1)
@@ -150,7 +151,9 @@ def _takes_settings(contestant: Contestant) -> bool:
         asked.append(model)
         return LLMSettings(model=model)
 
-    agent_factory(contestant.agent, _PROBE_CONFIG, settings)
+    factory = agent_factory(contestant.agent, _PROBE_CONFIG, settings)
+    if not asked and factory(0, 0) is None:
+        raise ValueError(f"{contestant.agent}: a tournament has no remote seats")
     return bool(asked)
 
 
@@ -191,7 +194,7 @@ def check_plan(plan: Plan, text: str = "", source: str = "<plan>") -> None:
         where = _where(text, source, ("contestant", i, "agent"))
         try:
             takes = _takes_settings(contestant)
-        except (ValueError, OSError) as exc:
+        except (ValueError, OSError, ScriptError) as exc:
             raise PlanError(f"{where}: contestant {contestant.name!r}: {exc}") from None
         if not takes and (contestant.options or contestant.hosts):
             key = "options" if contestant.options else "hosts"
@@ -210,6 +213,11 @@ def check_plan(plan: Plan, text: str = "", source: str = "<plan>") -> None:
                 raise PlanError(f"{_where(text, source, key)}: {_dotted(key)}: {what}") from None
     n = len(plan.contestant)
     group = plan.group_size
+    if plan.mixed and n < 2:  # noqa: PLR2004
+        raise PlanError(
+            f"{_where(text, source, ('contestant',))}: mixed tables need two contestants or more "
+            "(for one contestant alone: mixed = false, self_play = true)"
+        )
     if plan.mixed and group > n:
         raise PlanError(
             f"{_where(text, source, ('per_table',))}: per_table: {group} contestants per table, "
@@ -229,12 +237,7 @@ def check_plan(plan: Plan, text: str = "", source: str = "<plan>") -> None:
 def _check_seats(plan: Plan, config: GameConfig, text: str, source: str, i: int) -> None:
     seats = len(config.players)
     group = plan.group_size
-    if seats % group:
-        raise PlanError(
-            f"{_where(text, source, ('table', i))}: table {i + 1}: {seats} seats cannot be shared equally "
-            f"by {group} contestants (set per_table to a divisor of {seats})"
-        )
-    each = seats // group
+    each = -(-seats // group)  # when seats do not divide, a contestant holds the extra seat in turn
     for contestant in plan.contestant:
         if contestant.max_seats is not None and contestant.max_seats < each:
             raise PlanError(

@@ -1,11 +1,12 @@
 """A fair schedule, deterministic from the plan's seed.
 
 Games come in blocks. A block fixes one deal (the game seed: with the same key the same seats get the
-same roles) and one *lineup*: its contestants, each holding `seats / per_table` consecutive slots. Game
-j of the block seats slot s at seat (s - j) mod seats, so over the block's `seats` games every slot
-sits at every seat once: each contestant plays each seat `seats / per_table` times and each role
-`count(role) * seats / per_table` times, whatever the deal. Contiguous slots (AAAABBBB, not ABABABAB)
-make every rotation a different table.
+same roles) and its contestants. A *lineup* gives each contestant consecutive slots, `seats / g` each
+for g contestants; game j of a lineup seats slot s at seat (s - j) mod seats, so over `seats` games
+every slot sits at every seat once. When g does not divide the seats, the block has g lineups and
+the extra seats go to each contestant in turn. Either way, within a block each contestant plays each
+seat equally often, and each role `count(role)` times as often, whatever the deal. Contiguous slots
+(AAAABBBB, not ABABABAB) make every rotation a different table.
 
 Every group of `per_table` contestants meets in each block index, so all groups play the same deals.
 Player names are drawn per game from the engine's name list, so a model is not "Alice" every time.
@@ -48,10 +49,16 @@ def derive(seed: int, *labels: object) -> int:
     return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "big") >> 1
 
 
-def lineup(group: Sequence[str], seats: int) -> list[str]:
-    """The block's slots: each contestant of `group` holds `seats / len(group)` consecutive ones."""
-    each = seats // len(group)
-    return [name for name in group for _ in range(each)]
+def lineups(group: Sequence[str], seats: int) -> list[list[str]]:
+    """The block's lineups: in each, every contestant of `group` holds consecutive slots; the
+    `seats % len(group)` extra slots go to each contestant in turn (one lineup per turn)."""
+    g = len(group)
+    base, extra = divmod(seats, g)
+    out = []
+    for turn in range(g if extra else 1):
+        order = [group[(k + turn) % g] for k in range(g)]
+        out.append([name for k, name in enumerate(order) for _ in range(base + (k < extra))])
+    return out
 
 
 def rotation(slots: Sequence[str], shift: int) -> tuple[str, ...]:
@@ -74,9 +81,9 @@ def build_schedule(plan: Plan, configs: Sequence[GameConfig] | None = None) -> l
                 # The group's order in its lineup is drawn too: nobody always starts at seat 1.
                 order = list(group)
                 random.Random(derive(plan.seed, "order", t, block, *group)).shuffle(order)
-                slots = lineup(order, seats)
-                for shift in range(seats):
-                    games.append(_game(plan, len(games), t, block, "mixed", seed, rotation(slots, shift)))
+                for slots in lineups(order, seats):
+                    for shift in range(seats):
+                        games.append(_game(plan, len(games), t, block, "mixed", seed, rotation(slots, shift)))
             if plan.self_play:
                 for name in names:
                     games.append(_game(plan, len(games), t, block, "self", seed, (name,) * seats))
