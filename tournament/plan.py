@@ -224,7 +224,9 @@ def check_plan(plan: Plan, text: str = "", source: str = "<plan>") -> None:
             f"but the plan names only {n}"
         )
     if not plan.mixed and not plan.self_play:
-        raise PlanError(f"{_where(text, source, ('mixed',))}: mixed: no game to play (mixed and self_play off)")
+        raise PlanError(
+            f"{_where(text, source, ('mixed',))}: mixed: no game to play (mixed and self_play off)"
+        )
     for i, table in enumerate(plan.table):
         try:
             config = table.config()
@@ -304,7 +306,9 @@ def _find_line(text: str, loc: Sequence[Any]) -> int | None:
         key = _KEY.match(line)
         if key is None:
             continue
-        in_place = (table == head and (want_index is None or index == want_index)) or (table is None and not nested)
+        in_place = (table == head and (want_index is None or index == want_index)) or (
+            table is None and not nested
+        )
         if in_place and key.group(1) in (rest or [head]):
             return number
         if in_place and rest and key.group(1) == rest[0]:

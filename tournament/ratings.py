@@ -1,10 +1,14 @@
 """Ratings and statistics from the recorded games, each with its uncertainty.
 
-- OpenSkill (Plackett-Luce, the `openskill` package): a game is two teams, the sides. A contestant
-  holding k seats of a side is k members of that team (each seat is a player the model played); its
-  rating moves by the sum of its seats' updates, and its sigma becomes the smallest of its seats' new
-  sigmas (one game is one piece of evidence, not k). A contestant at both sides gets both updates.
-  A game with no winner (the day limit) is a draw.
+- OpenSkill (Plackett-Luce, the `openskill` package): a game is two teams, the sides. A team's
+  members are the contestants holding seats of that side (once each, however many seats) plus a
+  pseudo-player for the side itself (`side:village`, `side:wolves`), rated like the others: it soaks
+  up the side's advantage (in classic-8 the wolves win most games), so a contestant's rating does not
+  depend on which side the deals gave it. A contestant at both sides of a game gets both updates
+  (its mu moves by their sum, its sigma is the smaller). A game with no winner (the day limit) is a
+  draw. Counting a contestant once per team rather than once per seat keeps team strength from being
+  a head count: with seats as members, the 6-seat village was "expected" to win, every wolf win
+  dragged every rating down.
 - Win rates per contestant and side, and per role: one trial per game in which it held that side
   (role), with a Wilson score interval (95 %). Seats of one game are not independent, so they are not
   counted as separate trials.
@@ -76,7 +80,13 @@ def load_games(store: Store) -> list[GameRow]:
         )  # fmt: skip
     return [
         GameRow(
-            r["idx"], r["kind"], r["status"], r["winner"], r["days"], tuple(seats[r["idx"]]), r["log_path"],
+            r["idx"],
+            r["kind"],
+            r["status"],
+            r["winner"],
+            r["days"],
+            tuple(seats[r["idx"]]),
+            r["log_path"],
             r["table_label"],
         )  # fmt: skip
         for r in store.rows("SELECT * FROM games ORDER BY idx")
@@ -113,16 +123,21 @@ class Rate:
 
 
 def openskill(games: Iterable[GameRow], names: Sequence[str]) -> dict[str, tuple[float, float]]:
-    """name -> (mu, sigma) after rating `games` in order (finished mixed games only)."""
+    """name -> (mu, sigma) after rating `games` in order (finished mixed games only); the result also
+    holds the sides' pseudo-players, `side:village` and `side:wolves`."""
     model = PlackettLuce()
-    current = {n: (model.rating().mu, model.rating().sigma) for n in names}
+    start = model.rating()
+    current = {n: (start.mu, start.sigma) for n in (*names, *SIDE_PLAYERS)}
     for game in games:
         if game.status != "done" or game.kind != "mixed":
             continue
         sides = sorted({s.side for s in game.seats})
-        teams = [[s.contestant for s in game.seats if s.side == side] for side in sides]
-        if len(teams) != 2:  # noqa: PLR2004 - a game with one side only says nothing about skill
+        if len(sides) != 2:  # noqa: PLR2004 - a game with one side only says nothing about skill
             continue
+        teams = [
+            [f"side:{side}", *dict.fromkeys(s.contestant for s in game.seats if s.side == side)]
+            for side in sides
+        ]
         ranks = [1, 1] if game.winner is None else [1 if side == game.winner else 2 for side in sides]
         ratings = [[model.rating(mu=current[c][0], sigma=current[c][1]) for c in team] for team in teams]
         updated = model.rate(ratings, ranks=ranks)
@@ -137,6 +152,9 @@ def openskill(games: Iterable[GameRow], names: Sequence[str]) -> dict[str, tuple
     return current
 
 
+SIDE_PLAYERS = ("side:village", "side:wolves")
+
+
 def ordinal(mu: float, sigma: float) -> float:
     """OpenSkill's conservative score: mu - 3 sigma."""
     return mu - 3 * sigma
@@ -144,7 +162,7 @@ def ordinal(mu: float, sigma: float) -> float:
 
 def ranks_of(ratings: dict[str, tuple[float, float]]) -> dict[str, int]:
     """Rank from 1 by ordinal (ties share the better rank)."""
-    scores = {n: ordinal(*r) for n, r in ratings.items()}
+    scores = {n: ordinal(*r) for n, r in ratings.items() if n not in SIDE_PLAYERS}
     return {n: 1 + sum(other > s for other in scores.values()) for n, s in scores.items()}
 
 
@@ -210,6 +228,7 @@ class Summary:
     """The statistics of a whole tournament."""
 
     stats: dict[str, Stats]
+    sides: dict[str, tuple[float, float]]  # the sides' pseudo-players' (mu, sigma): the side advantage
     pairwise: dict[tuple[str, str], Rate]  # (A, B): games A's side beat B's side
     games: list[GameRow]
 
@@ -241,7 +260,7 @@ def summarise(games: Sequence[GameRow], names: Sequence[str], bootstrap: int = 2
                 stats[c].self_play.wins += game.winner == "village"
             continue
         _count_game(game, stats, pairwise)
-    return Summary(stats, dict(pairwise), list(games))
+    return Summary(stats, {k: ratings[k] for k in SIDE_PLAYERS}, dict(pairwise), list(games))
 
 
 def _count_game(game: GameRow, stats: dict[str, Stats], pairwise: dict[tuple[str, str], Rate]) -> None:

@@ -148,7 +148,9 @@ class _Dispatch:
                 logger.info("game %s failed (%s): playing it again", game.index, result.error)
                 pending.appendleft(game)
                 continue
-            self.store.record(game, self.plan.table[game.table].label, result, self.attempts[game.index], time.time())
+            self.store.record(
+                game, self.plan.table[game.table].label, result, self.attempts[game.index], time.time()
+            )
             self.state.done += 1
             self.state.failed += result.status != "done"
             self.state.last = result
@@ -188,7 +190,9 @@ class _Dispatch:
     def spec(self, game: ScheduledGame, hosts: dict[str, str]) -> GameSpec:
         """The self-contained description of `game` a worker plays."""
         base = self.configs[game.table]
-        config = GameConfig.build(dict(base.roles), players=list(game.names), rules=base.rules, name=base.name)
+        config = GameConfig.build(
+            dict(base.roles), players=list(game.names), rules=base.rules, name=base.name
+        )
         seats: dict[str, SeatSpec] = {}
         for c in game.contestants:
             contestant = self.contestants[c]

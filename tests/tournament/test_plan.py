@@ -95,7 +95,7 @@ def test_missing_script_is_refused(tmp_path: Path) -> None:
 
 
 def test_custom_table_with_a_bad_role() -> None:
-    message = refused(GOOD.replace('preset = "classic-8"', 'roles = {werewolf = 2, seeer = 1}'))
+    message = refused(GOOD.replace('preset = "classic-8"', "roles = {werewolf = 2, seeer = 1}"))
     assert "table 1" in message
     assert "seeer" in message
 

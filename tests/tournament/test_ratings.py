@@ -25,22 +25,33 @@ def test_wilson_interval_by_hand() -> None:
     assert wilson(10, 10)[1] == pytest.approx(1.0)
 
 
-def test_one_seat_each_side_is_openskill_itself() -> None:
+def test_one_seat_each_side_is_openskill_with_the_sides_as_members() -> None:
     rated = openskill([game(0, "village", ("A", "villager", "village"), ("B", "werewolf", "wolves"))], "AB")
     model = PlackettLuce()
-    [[a], [b]] = model.rate([[model.rating()], [model.rating()]], ranks=[1, 2])
+    [[v, a], [w, b]] = model.rate(
+        [[model.rating(), model.rating()], [model.rating(), model.rating()]], ranks=[1, 2]
+    )
     assert rated["A"] == pytest.approx((a.mu, a.sigma))
     assert rated["B"] == pytest.approx((b.mu, b.sigma))
+    assert rated["side:village"] == pytest.approx((v.mu, v.sigma))
+    assert rated["side:wolves"] == pytest.approx((w.mu, w.sigma))
     assert rated["A"][0] > 25 > rated["B"][0]
 
 
-def test_a_contestant_with_two_seats_moves_by_both_seats_updates() -> None:
-    rated = openskill([game(0, "wolves", *A_VILLAGE, *B_WOLF)], "AB")
+def test_a_contestant_counts_once_per_side_and_gets_both_sides_updates() -> None:
+    both = ("A", "werewolf", "wolves")
+    rated = openskill([game(0, "wolves", *A_VILLAGE, *B_WOLF, both)], "AB")
     model = PlackettLuce()
-    [[a1, a2], [b]] = model.rate([[model.rating(), model.rating()], [model.rating()]], ranks=[2, 1])
-    assert rated["A"][0] == pytest.approx(25 + (a1.mu - 25) + (a2.mu - 25))
-    assert rated["A"][1] == pytest.approx(min(a1.sigma, a2.sigma))
+    fresh = model.rating
+    [[v, a_village], [w, a_wolf, b]] = model.rate(
+        [[fresh(), fresh()], [fresh(), fresh(), fresh()]], ranks=[2, 1]
+    )
+    assert rated["A"][0] == pytest.approx(25 + (a_village.mu - 25) + (a_wolf.mu - 25))
+    assert rated["A"][1] == pytest.approx(min(a_village.sigma, a_wolf.sigma))
     assert rated["B"] == pytest.approx((b.mu, b.sigma))
+    two_seats = openskill([game(0, "wolves", *A_VILLAGE, *B_WOLF)], "AB")
+    one_seat = openskill([game(0, "wolves", A_VILLAGE[0], *B_WOLF)], "AB")
+    assert two_seats["A"] == one_seat["A"]  # seats are not heads: two village seats are one member
 
 
 def test_a_draw_ranks_both_sides_first() -> None:
@@ -62,7 +73,9 @@ def test_win_rates_by_side_and_role_count_one_trial_per_game() -> None:
     games = [
         game(0, "village", *A_VILLAGE, *B_WOLF),
         game(1, "wolves", *A_VILLAGE, *B_WOLF),
-        game(2, "wolves", ("A", "werewolf", "wolves"), ("B", "villager", "village"), ("B", "seer", "village")),
+        game(
+            2, "wolves", ("A", "werewolf", "wolves"), ("B", "villager", "village"), ("B", "seer", "village")
+        ),
     ]
     stats = summarise(games, "AB", bootstrap=0).stats
     village = stats["A"].by_side["village"]
