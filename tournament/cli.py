@@ -144,11 +144,8 @@ class ProgressLine:
 
 def _duration(seconds: float) -> str:
     seconds = int(seconds)
-    return (
-        f"{seconds // 3600}h{seconds // 60 % 60:02d}m"
-        if seconds >= 3600
-        else f"{seconds // 60}m{seconds % 60:02d}s"
-    )  # noqa: PLR2004
+    hours, rest = divmod(seconds, 3600)
+    return f"{hours}h{rest // 60:02d}m" if hours else f"{rest // 60}m{rest % 60:02d}s"
 
 
 def summary_lines(summary: Summary, final: Progress, db: Path) -> list[str]:
@@ -166,7 +163,8 @@ def summary_lines(summary: Summary, final: Progress, db: Path) -> list[str]:
         lines.append(
             f"{s.rank} [{lo}-{hi}]".ljust(8)
             + f" {s.name:<16} {s.ordinal:>7.2f} {f'{s.mu:.1f}±{s.sigma:.1f}':>12} {s.games:>5} "
-            f"{_rate(s.by_side.get('village')):>17} {_rate(s.by_side.get('wolves')):>17} {s.fault_rate:>10.3f}"
+            f"{_rate(s.by_side.get('village')):>17} {_rate(s.by_side.get('wolves')):>17} "
+            f"{s.fault_rate:>10.3f}"
         )
     selfs = [s for s in summary.standings if s.self_play.n]
     if selfs:

@@ -63,7 +63,7 @@ class LocalExecutor:
             if self._before is not None:
                 self._before(spec)
             result = play_spec(spec, self._scheduler)
-        except Exception as exc:  # noqa: BLE001 - the runner must hear of every game, even a broken one
+        except Exception as exc:
             result = GameResult(spec.index, "failed", error=f"{type(exc).__name__}: {exc}")
         self._results.put(result)
 
@@ -124,7 +124,7 @@ class RayExecutor:
         spec = self._pending.pop(ref)
         try:
             result: GameResult = ray.get(ref)
-        except Exception as exc:  # noqa: BLE001 - WorkerCrashedError, RayTaskError, ...: this game failed
+        except Exception as exc:
             logger.warning("game %s lost on Ray: %s", spec.index, exc)
             return GameResult(spec.index, "failed", error=f"ray: {type(exc).__name__}")
         return result

@@ -19,7 +19,7 @@ from actors.agents import Agent
 from actors.llm import LLMSettings
 from actors.runner import SeatOccupant, start_game
 from actors.scheduler import Scheduler
-from actors.specs import AgentFactory, agent_factory
+from actors.specs import AgentFactory, LLMSettingsFor, agent_factory
 from engine import ROLE_SPECS, GameConfig, PlayerId, Role, Team, seat_seed
 from engine.game import DEADLINE_REASON
 
@@ -112,7 +112,7 @@ def play_spec(spec: GameSpec, scheduler: Scheduler | None = None) -> GameResult:
             finished = running.wait(spec.game_deadline_s)
         finally:
             running.stop()
-    except Exception as exc:  # noqa: BLE001 - any failure is this game's, recorded, never the tournament's
+    except Exception as exc:
         logger.warning("game %s failed: %s", spec.index, exc)
         return GameResult(spec.index, "failed", error=f"{type(exc).__name__}: {exc}", wall_s=_since(start))
     if finished.outcome is None:
@@ -133,7 +133,7 @@ def build_seats(config: GameConfig, spec: GameSpec) -> dict[PlayerId, SeatOccupa
     for i, (player, seat) in enumerate(zip(config.players, spec.seats, strict=True)):
         if seat.contestant not in factories:
             settings = LLMSettings.model_validate(seat.llm) if seat.llm is not None else None
-            factories[seat.contestant] = agent_factory(seat.agent, config, lambda _m, s=settings: _given(s))
+            factories[seat.contestant] = agent_factory(seat.agent, config, _given(settings))
         agent: Agent | None = factories[seat.contestant](seat_seed(spec.key, spec.seed, i), i)
         if agent is None:
             raise ValueError(f"{seat.agent}: a tournament has no remote seats")
@@ -141,10 +141,13 @@ def build_seats(config: GameConfig, spec: GameSpec) -> dict[PlayerId, SeatOccupa
     return agents
 
 
-def _given(settings: LLMSettings | None) -> LLMSettings:
-    if settings is None:
-        raise ValueError("this agent needs LLM settings")
-    return settings
+def _given(settings: LLMSettings | None) -> LLMSettingsFor:
+    def settings_for(_model: str) -> LLMSettings:
+        if settings is None:
+            raise ValueError("this agent needs LLM settings")
+        return settings
+
+    return settings_for
 
 
 def measure(

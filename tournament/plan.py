@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -94,7 +94,7 @@ class Limits(_Strict):
     llm_in_flight: int = Field(default=1, ge=1, le=64)
     phase_deadline_s: float = Field(default=30.0, gt=0)
     game_deadline_s: float = Field(default=1800.0, gt=0)
-    #: Times a game that failed (crashed, timed out, lost its worker) is played again before it counts as failed.
+    #: Times a failed game (crashed, timed out, lost its worker) is played again before it counts as failed.
     retries: int = Field(default=1, ge=0, le=10)
 
 
@@ -204,13 +204,14 @@ def check_plan(plan: Plan, text: str = "", source: str = "<plan>") -> None:
             )
         if takes:
             try:
-                for host in contestant.hosts or [None]:
+                hosts: list[str | None] = [*contestant.hosts] or [None]
+                for host in hosts:
                     plan.llm_settings(contestant, host)
             except ValidationError as exc:
                 err = exc.errors()[0]
-                key = ("contestant", i, "options", *err["loc"])
+                loc = ("contestant", i, "options", *err["loc"])
                 what = "unknown option (typo?)" if err["type"] == "extra_forbidden" else err["msg"]
-                raise PlanError(f"{_where(text, source, key)}: {_dotted(key)}: {what}") from None
+                raise PlanError(f"{_where(text, source, loc)}: {_dotted(loc)}: {what}") from None
     n = len(plan.contestant)
     group = plan.group_size
     if plan.mixed and n < 2:  # noqa: PLR2004

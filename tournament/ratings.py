@@ -88,7 +88,7 @@ def load_games(store: Store) -> list[GameRow]:
             tuple(seats[r["idx"]]),
             r["log_path"],
             r["table_label"],
-        )  # fmt: skip
+        )
         for r in store.rows("SELECT * FROM games ORDER BY idx")
     ]
 
@@ -127,7 +127,7 @@ def openskill(games: Iterable[GameRow], names: Sequence[str]) -> dict[str, tuple
     holds the sides' pseudo-players, `side:village` and `side:wolves`."""
     model = PlackettLuce()
     start = model.rating()
-    current = {n: (start.mu, start.sigma) for n in (*names, *SIDE_PLAYERS)}
+    current = dict.fromkeys((*names, *SIDE_PLAYERS), (start.mu, start.sigma))
     for game in games:
         if game.status != "done" or game.kind != "mixed":
             continue
@@ -138,7 +138,9 @@ def openskill(games: Iterable[GameRow], names: Sequence[str]) -> dict[str, tuple
             [f"side:{side}", *dict.fromkeys(s.contestant for s in game.seats if s.side == side)]
             for side in sides
         ]
-        ranks = [1, 1] if game.winner is None else [1 if side == game.winner else 2 for side in sides]
+        ranks: list[float] = (
+            [1, 1] if game.winner is None else [1 if side == game.winner else 2 for side in sides]
+        )
         ratings = [[model.rating(mu=current[c][0], sigma=current[c][1]) for c in team] for team in teams]
         updated = model.rate(ratings, ranks=ranks)
         moves: dict[str, float] = defaultdict(float)
@@ -269,25 +271,38 @@ def _count_game(game: GameRow, stats: dict[str, Stats], pairwise: dict[tuple[str
     for seat in game.seats:
         sides[seat.contestant].add(seat.side)
         roles[seat.contestant].add(seat.role)
-        s = stats[seat.contestant]
-        s.decisions += seat.decisions
-        s.faults += seat.faults
-        s.timeouts += seat.timeouts
-        s.retries += seat.retries
-        s.calls += seat.calls
-        s.tokens += seat.tokens
-        if seat.side == "village":
-            s.detection.n += seat.votes
-            s.detection.wins += seat.wolf_votes
-        if seat.role == "werewolf":
-            s.wolves_executed.n += 1
-            if seat.death_cause == "execution" and seat.death_day is not None:
-                s.wolves_executed.wins += 1
-                s.wolf_execution_days.append(seat.death_day)
-        for day in range(1, game.days + 1):
-            alive = s.alive_by_day.setdefault(day, Rate())
-            alive.n += 1
-            alive.wins += seat.death_day is None or seat.death_day > day
+        _count_seat(game, seat, stats[seat.contestant])
+    _count_sides(game, sides, roles, stats, pairwise)
+
+
+def _count_seat(game: GameRow, seat: Seat, s: Stats) -> None:
+    s.decisions += seat.decisions
+    s.faults += seat.faults
+    s.timeouts += seat.timeouts
+    s.retries += seat.retries
+    s.calls += seat.calls
+    s.tokens += seat.tokens
+    if seat.side == "village":
+        s.detection.n += seat.votes
+        s.detection.wins += seat.wolf_votes
+    if seat.role == "werewolf":
+        s.wolves_executed.n += 1
+        if seat.death_cause == "execution" and seat.death_day is not None:
+            s.wolves_executed.wins += 1
+            s.wolf_execution_days.append(seat.death_day)
+    for day in range(1, game.days + 1):
+        alive = s.alive_by_day.setdefault(day, Rate())
+        alive.n += 1
+        alive.wins += seat.death_day is None or seat.death_day > day
+
+
+def _count_sides(
+    game: GameRow,
+    sides: dict[str, set[str]],
+    roles: dict[str, set[str]],
+    stats: dict[str, Stats],
+    pairwise: dict[tuple[str, str], Rate],
+) -> None:
     for c, held in sides.items():
         s = stats[c]
         s.games += 1

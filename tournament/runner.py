@@ -105,7 +105,7 @@ def run_tournament(
 
 
 class _Dispatch:
-    def __init__(
+    def __init__(  # noqa: PLR0917 - private, built in one place
         self,
         plan: Plan,
         configs: list[GameConfig],

@@ -90,7 +90,7 @@ def build_schedule(plan: Plan, configs: Sequence[GameConfig] | None = None) -> l
     return games
 
 
-def _game(
+def _game(  # noqa: PLR0917 - private, the fields of one ScheduledGame
     plan: Plan, index: int, table: int, block: int, kind: str, seed: int, seats: tuple[str, ...]
 ) -> ScheduledGame:
     rng = random.Random(derive(plan.seed, "names", index))

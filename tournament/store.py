@@ -141,4 +141,4 @@ class Store:
 
     def counts(self) -> dict[str, int]:
         """Games by status."""
-        return {s: n for s, n in self.db.execute("SELECT status, COUNT(*) FROM games GROUP BY status")}
+        return dict(self.db.execute("SELECT status, COUNT(*) FROM games GROUP BY status"))

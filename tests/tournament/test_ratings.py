@@ -43,7 +43,7 @@ def test_a_contestant_counts_once_per_side_and_gets_both_sides_updates() -> None
     rated = openskill([game(0, "wolves", *A_VILLAGE, *B_WOLF, both)], "AB")
     model = PlackettLuce()
     fresh = model.rating
-    [[v, a_village], [w, a_wolf, b]] = model.rate(
+    [[_v, a_village], [_w, a_wolf, b]] = model.rate(
         [[fresh(), fresh()], [fresh(), fresh(), fresh()]], ranks=[2, 1]
     )
     assert rated["A"][0] == pytest.approx(25 + (a_village.mu - 25) + (a_wolf.mu - 25))

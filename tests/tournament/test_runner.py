@@ -63,7 +63,9 @@ def test_a_game_that_keeps_failing_is_recorded_as_failed(tmp_path: Path) -> None
         if spec.index == 2:
             raise RuntimeError("broken")
 
-    final = run_tournament(parse_plan(small_plan()), tmp_path / "t.db", secret=SECRET, before_game=always_fail_game_2)
+    final = run_tournament(
+        parse_plan(small_plan()), tmp_path / "t.db", secret=SECRET, before_game=always_fail_game_2
+    )
     assert (final.done, final.failed) == (8, 1)
     with sqlite3.connect(tmp_path / "t.db") as conn:
         assert conn.execute("SELECT status, attempts, error FROM games WHERE idx = 2").fetchone() == (
