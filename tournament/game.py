@@ -128,13 +128,14 @@ def _since(start: float) -> float:
 
 def build_seats(config: GameConfig, spec: GameSpec) -> dict[PlayerId, SeatOccupant]:
     """Each seat's agent, seeded from its own stream of the game's key."""
-    factories: dict[str, AgentFactory] = {}
+    factories: dict[tuple[str, str | None], AgentFactory] = {}  # per contestant and LLM host
     agents: dict[PlayerId, SeatOccupant] = {}
     for i, (player, seat) in enumerate(zip(config.players, spec.seats, strict=True)):
-        if seat.contestant not in factories:
+        which = (seat.contestant, seat.llm.get("host") if seat.llm is not None else None)
+        if which not in factories:
             settings = LLMSettings.model_validate(seat.llm) if seat.llm is not None else None
-            factories[seat.contestant] = agent_factory(seat.agent, config, _given(settings))
-        agent: Agent | None = factories[seat.contestant](seat_seed(spec.key, spec.seed, i), i)
+            factories[which] = agent_factory(seat.agent, config, _given(settings))
+        agent: Agent | None = factories[which](seat_seed(spec.key, spec.seed, i), i)
         if agent is None:
             raise ValueError(f"{seat.agent}: a tournament has no remote seats")
         agents[player] = agent

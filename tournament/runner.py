@@ -3,7 +3,8 @@
 `run_tournament(plan, db_path)` is the Python API under `run.py tournament`. The runner's thread is the
 store's only writer. It keeps at most `limits.games_at_once` games in flight, never puts a contestant
 in more than its `max_games` games at once (over every machine: a GPU host is never oversubscribed),
-gives each LLM contestant's game the least busy of its `hosts`, and plays a failed game again up to
+gives each seat of an LLM contestant the least busy of its `hosts` (counted in seats in flight: a
+game's seats spread over the hosts, so no host waits on another's queue), and plays a failed game again up to
 `limits.retries` times before recording it as failed. Run it again with the same plan and database
 and it plays only what is missing.
 """
@@ -125,8 +126,8 @@ class _Dispatch:
         self.state = state
         self.progress = progress or (lambda _p: None)
         self.busy: Counter[str] = Counter()  # games in flight per contestant
-        self.host_load: Counter[str] = Counter()  # games in flight per LLM host
-        self.hosts: dict[int, dict[str, str]] = {}  # game -> contestant -> host it was given
+        self.host_load: Counter[str] = Counter()  # seats in flight per LLM host
+        self.hosts: dict[int, list[str | None]] = {}  # game -> the host of each seat (None: no LLM)
         self.attempts: Counter[int] = Counter()
         self.contestants = {c.name: c for c in plan.contestant}
 
@@ -172,39 +173,41 @@ class _Dispatch:
         self.attempts[game.index] += 1
         for c in game.contestants:
             self.busy[c] += 1
-        chosen: dict[str, str] = {}
-        for c in game.contestants:
+        chosen: list[str | None] = []
+        for c in game.seats:
             hosts = self.contestants[c].hosts
-            if hosts:
-                chosen[c] = min(hosts, key=lambda h: (self.host_load[h], hosts.index(h)))
-                self.host_load[chosen[c]] += 1
+            host = min(hosts, key=lambda h: (self.host_load[h], hosts.index(h))) if hosts else None
+            if host is not None:
+                self.host_load[host] += 1
+            chosen.append(host)
         self.hosts[game.index] = chosen
         self.runner.submit(self.spec(game, chosen))
 
     def _release(self, game: ScheduledGame) -> None:
         for c in game.contestants:
             self.busy[c] -= 1
-        for host in self.hosts.pop(game.index, {}).values():
-            self.host_load[host] -= 1
+        for host in self.hosts.pop(game.index, []):
+            if host is not None:
+                self.host_load[host] -= 1
 
-    def spec(self, game: ScheduledGame, hosts: dict[str, str]) -> GameSpec:
+    def spec(self, game: ScheduledGame, hosts: list[str | None]) -> GameSpec:
         """The self-contained description of `game` a worker plays."""
         base = self.configs[game.table]
         config = GameConfig.build(
             dict(base.roles), players=list(game.names), rules=base.rules, name=base.name
         )
-        seats: dict[str, SeatSpec] = {}
-        for c in game.contestants:
+        seats: list[SeatSpec] = []
+        for c, host in zip(game.seats, hosts, strict=True):
             contestant = self.contestants[c]
-            settings = self.plan.llm_settings(contestant, hosts.get(c))
+            settings = self.plan.llm_settings(contestant, host)
             llm = settings.model_dump(mode="json") if settings is not None else None
-            seats[c] = SeatSpec(c, contestant.agent, llm)
+            seats.append(SeatSpec(c, contestant.agent, llm))
         return GameSpec(
             index=game.index,
             config=config.to_dict(),
             seed=game.seed,
             key=game_key(self.secret, game.seed),
-            seats=tuple(seats[c] for c in game.seats),
+            seats=tuple(seats),
             phase_deadline_s=self.plan.limits.phase_deadline_s,
             game_deadline_s=self.plan.limits.game_deadline_s,
             log_path=str(self.log_dir / f"game-{game.index:05d}.jsonl"),

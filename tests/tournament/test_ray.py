@@ -54,7 +54,9 @@ def test_a_worker_killed_mid_game_loses_only_that_game(tmp_path: Path) -> None:
             os._exit(1)  # the worker process dies, as on a crashed machine
 
     plan = parse_plan(small_plan(games_at_once=4))
-    final = run_tournament(plan, tmp_path / "ray.db", secret=SECRET, executor="ray", before_game=kill_worker_once)
+    final = run_tournament(
+        plan, tmp_path / "ray.db", secret=SECRET, executor="ray", before_game=kill_worker_once
+    )
     assert flag.exists()  # a worker did die
     assert (final.done, final.failed) == (8, 0)
     run_tournament(plan, tmp_path / "local.db", secret=SECRET)
