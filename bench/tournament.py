@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import tempfile
 import time
 from collections.abc import Sequence
@@ -32,6 +31,7 @@ from tournament.store import Store
 
 SECRET = b"bench-tournament-secret-32-bytes"
 COMMAND = "python -m bench.tournament --write-docs"
+DEFAULT_GAMES = 1000
 
 
 def builtin_plan(games: int, slots: int) -> str:
@@ -104,10 +104,21 @@ def builtin_rows(games: int, skip_ray: bool, folder: Path) -> list[str]:
     """Local vs Ray on the built-in agents."""
     cores = len(os.sched_getaffinity(0))
     runs = {"local (threads)": measure(builtin_plan(games, cores), folder, "local")}
+    started = ""
     if not skip_ray:
-        runs["Ray (local instance)"] = measure(
-            builtin_plan(games, cores), folder, "ray", executor="ray", ray_num_cpus=cores
-        )
+        import ray  # noqa: PLC0415 - optional extra
+
+        start = time.perf_counter()
+        root = str(Path(__file__).resolve().parents[1])
+        ray.init(
+            num_cpus=cores, include_dashboard=False, log_to_driver=False,
+            runtime_env={"env_vars": {"PYTHONPATH": root}},
+        )  # fmt: skip
+        started = f"Starting the local Ray instance took {time.perf_counter() - start:.1f} s (not counted)."
+        try:
+            runs["Ray (local instance)"] = measure(builtin_plan(games, cores), folder, "ray", executor="ray")
+        finally:
+            ray.shutdown()
     rows = [
         "| executor | games | wall (s) | games/min | mean game (s) | overhead per game (ms) |",
         "|---|---|---|---|---|---|",
@@ -118,7 +129,7 @@ def builtin_rows(games: int, skip_ray: bool, folder: Path) -> list[str]:
             f"| {label} | {r['games']:.0f} | {r['wall']:.1f} | {r['games'] / r['wall'] * 60:.0f} | "
             f"{r['mean_game']:.3f} | {overhead:.0f} |"
         )
-    return rows
+    return [*rows, "", started] if started else rows
 
 
 def llm_rows(games: int, latency: float, hosts: int, parallel: int, folder: Path) -> list[str]:
@@ -129,7 +140,7 @@ def llm_rows(games: int, latency: float, hosts: int, parallel: int, folder: Path
 
     with ExitStack() as stack:
         fakes = [stack.enter_context(running_fake(responder)) for _ in range(hosts)]
-        slots = max(games, 2 * hosts * parallel)
+        slots = 2 * hosts * parallel  # enough games that every host slot has a request waiting
         r = measure(llm_plan(games, [f.url for f in fakes], parallel, slots), folder, "llm")
         per_host = [len(f.chats) for f in fakes]
     ideal = r["calls"] * latency / (hosts * parallel)
@@ -145,8 +156,10 @@ def llm_rows(games: int, latency: float, hosts: int, parallel: int, folder: Path
 def main(argv: Sequence[str] | None = None) -> int:
     """Run both parts, print, optionally rewrite the docs section."""
     p = argparse.ArgumentParser(prog="python -m bench.tournament", description=__doc__)
-    p.add_argument("--games", type=int, default=1000, help="games of the built-in tournament (default 1000)")
-    p.add_argument("--llm-games", type=int, default=16, help="games of the LLM-bound tournament (default 16)")
+    p.add_argument(
+        "--games", type=int, default=DEFAULT_GAMES, help="games of the built-in tournament (default 1000)"
+    )
+    p.add_argument("--llm-games", type=int, default=24, help="games of the LLM-bound tournament (default 24)")
     p.add_argument("--latency", type=float, default=0.1, help="seconds per fake chat call (default 0.1)")
     p.add_argument("--hosts", type=int, default=3, help="fake Ollama hosts (default 3)")
     p.add_argument("--parallel", type=int, default=2, help="requests in flight per host (default 2)")
@@ -162,7 +175,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     section = "\n".join(
         [
             f"Machine: {machine()}. Reproduce: `{COMMAND}`"
-            + (f" (this run: `--games {args.games} --llm-games {args.llm_games}`)." if args.games != 1000 else "."),
+            + ("." if args.games == DEFAULT_GAMES else f" (this run: `--games {args.games}`)."),
             "",
             "Heuristic vs random on classic-8, every game recorded in SQLite (WAL) as it ends. Overhead per "
             "game: what a slot spends outside the game (dispatch, pickling, the store's transaction): "
@@ -171,8 +184,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             *builtin,
             "",
             f"LLM-bound: two `ollama:` contestants spread over {args.hosts} fake Ollama hosts "
-            f"(tests/llm/fake_ollama.py) answering after {args.latency} s, {args.parallel} in flight per host; "
-            "ideal = calls x latency / (hosts x parallel). Goal: within 1.2x.",
+            f"(tests/llm/fake_ollama.py) answering after {args.latency} s, {args.parallel} in flight per "
+            "host; ideal = calls x latency / (hosts x parallel). Goal: within 1.2x.",
             "",
             *llm,
         ]

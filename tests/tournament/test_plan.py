@@ -109,3 +109,17 @@ def test_one_contestant_cannot_fill_a_mixed_table() -> None:
     assert "two contestants or more" in refused(one)
     alone = parse_plan("mixed = false\nself_play = true\n" + one)
     assert [c.name for c in alone.contestant] == ["heur"]
+
+
+def test_the_example_plan_parses_with_and_without_its_llm_contestant() -> None:
+    path = Path(__file__).resolve().parents[2] / "examples" / "tournament.toml"
+    plan = load_plan(path)
+    assert [c.name for c in plan.contestant] == ["heuristic", "heuristic-b", "random"]
+    uncommented = "\n".join(
+        line[2:]
+        if line.startswith(("# [[contestant]]", "# name", "# agent", "# hosts", "# max_games", "# options"))
+        else line
+        for line in path.read_text().splitlines()
+    )
+    llm = parse_plan(uncommented).contestant[-1]
+    assert (llm.name, llm.max_games, len(llm.hosts)) == ("llama", 4, 2)
