@@ -13,6 +13,7 @@ decides what runs next (the runner does: games at once, per-contestant concurren
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import queue
 import threading
@@ -21,6 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Protocol
 
+from actors.runner import RunningGame
 from actors.scheduler import ThreadingScheduler
 from tournament.game import GameResult, GameSpec, play_spec
 
@@ -52,7 +54,9 @@ class LocalExecutor:
         self._scheduler = ThreadingScheduler()
         self._results: queue.Queue[GameResult] = queue.Queue()
         self._before = before_game
-        self._closed = threading.Event()
+        self._lock = threading.Lock()
+        self._running: dict[int, RunningGame] = {}
+        self._closed = False
 
     def submit(self, spec: GameSpec) -> None:
         """Play `spec` on a pool thread."""
@@ -62,19 +66,50 @@ class LocalExecutor:
         try:
             if self._before is not None:
                 self._before(spec)
-            result = play_spec(spec, self._scheduler)
-        except Exception as exc:
+            result = play_spec(spec, self._scheduler, lambda running: self._started(spec.index, running))
+        except Exception as exc:  # the runner must hear of every game, even a broken one
             result = GameResult(spec.index, "failed", error=f"{type(exc).__name__}: {exc}")
+        with self._lock:
+            self._running.pop(spec.index, None)
         self._results.put(result)
+
+    def _started(self, index: int, running: RunningGame) -> None:
+        with self._lock:
+            self._running[index] = running
+            closed = self._closed
+        if closed:  # closed while this game was starting
+            _abort(running)
 
     def next_result(self) -> GameResult:
         """The next game to end."""
         return self._results.get()
 
     def close(self) -> None:
-        """Stop taking games; running ones finish in the background threads' own time."""
+        """Stop taking games and abort the running ones (Ctrl-C must not wait for them to end: they
+        were not recorded, a resumed run plays them again)."""
+        with self._lock:
+            self._closed = True
+            running = list(self._running.values())
         self._pool.shutdown(wait=False, cancel_futures=True)
+        for game in running:
+            _abort(game)
+        self._pool.shutdown(wait=True)
         self._scheduler.close()
+
+
+def _abort(game: RunningGame) -> None:
+    """Stop a running game's actors and wake whoever waits for its end."""
+    try:
+        game.stop()
+    except Exception as exc:  # an actor stuck in a call: its thread ends with the call
+        logger.warning("game %s did not stop cleanly: %s", game.game_id, exc)
+    # The stopped game master will never finish it; queue.Full: it ended on its own first.
+    with contextlib.suppress(queue.Full):
+        game.done.set_exception(exc_info=(GameAborted, GameAborted("tournament stopped"), None))
+
+
+class GameAborted(Exception):
+    """The executor stopped while the game was running."""
 
 
 def _play_in_worker(spec: GameSpec, before: BeforeGame | None) -> GameResult:

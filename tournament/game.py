@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from actors.agents import Agent
 from actors.llm import LLMSettings
-from actors.runner import SeatOccupant, start_game
+from actors.runner import RunningGame, SeatOccupant, start_game
 from actors.scheduler import Scheduler
 from actors.specs import AgentFactory, LLMSettingsFor, agent_factory
 from engine import ROLE_SPECS, GameConfig, PlayerId, Role, Team, seat_seed
@@ -88,9 +88,12 @@ class GameResult:
     seats: list[SeatResult] = field(default_factory=list)
 
 
-def play_spec(spec: GameSpec, scheduler: Scheduler | None = None) -> GameResult:
+def play_spec(
+    spec: GameSpec, scheduler: Scheduler | None = None, on_start: Callable[[RunningGame], None] | None = None
+) -> GameResult:
     """Play `spec` to its end (or its deadline) and stop every actor it started; never raises for a
-    game that goes wrong, it returns a failed result instead (an interrupt still propagates)."""
+    game that goes wrong, it returns a failed result instead (an interrupt still propagates).
+    `on_start` is told the running game (an executor that must be able to abort it)."""
     start = time.perf_counter()
     try:
         config = GameConfig.from_dict(spec.config)
@@ -108,6 +111,8 @@ def play_spec(spec: GameSpec, scheduler: Scheduler | None = None) -> GameResult:
             log_path=log_path,
             game_id=f"g{spec.index}",
         )
+        if on_start is not None:
+            on_start(running)
         try:
             finished = running.wait(spec.game_deadline_s)
         finally:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sqlite3
+import threading
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -12,6 +15,7 @@ from tests.llm.fake_ollama import KNOWN_MODEL, Reply, running_fake, valid_conten
 from tests.tournament.conftest import SECRET
 from tournament import parse_plan, run_tournament, runner
 from tournament.game import GameResult, GameSpec, play_spec
+from tournament.schedule import build_schedule
 
 PLAN = """\
 seed = 4
@@ -104,3 +108,34 @@ def test_a_spec_that_cannot_be_built_is_a_failed_game() -> None:
     assert result.status == "failed"
     assert result.error is not None
     assert "ConfigError" in result.error
+
+
+@pytest.mark.deadline(30)
+def test_closing_the_local_executor_aborts_games_in_flight() -> None:
+    from tournament.executor import LocalExecutor  # noqa: PLC0415
+
+    answered = threading.Event()
+
+    def responder(request: dict[str, object], n: int) -> Reply:
+        answered.set()
+        return Reply(content=valid_content(request, n), delay=120.0)  # far longer than the test
+
+    with running_fake(responder) as fake:
+        plan = parse_plan(PLAN.format(model=KNOWN_MODEL, hosts=f'"{fake.url}"', max_games=2))
+        dispatch_ = runner._Dispatch(
+            plan, plan.configs(), SECRET, Path("/nonexistent"), None, None, None, None
+        )  # type: ignore[arg-type]
+        spec = dispatch_.spec(
+            build_schedule(plan)[0], [fake.url if c == "llm" else None for c in build_schedule(plan)[0].seats]
+        )
+        spec = dataclasses.replace(spec, log_path=None)
+        executor = LocalExecutor(1)
+        executor.submit(spec)
+        assert answered.wait(20)  # the game is waiting on its first LLM call
+        start = time.monotonic()
+        executor.close()
+        result = executor.next_result()
+        assert time.monotonic() - start < 15  # not the game's 120 s call, nor its deadline
+    assert result.status == "failed"
+    assert result.error is not None
+    assert "aborted" in result.error
