@@ -30,7 +30,6 @@ from pathlib import Path
 
 from actors.gamelog import GameLogError, load_record
 from actors.host_secret import HostSecretError, load_host_secret
-from actors.llm import default_host
 from actors.llm.probe import LLMUnavailable, list_models
 from actors.messages import FULL_VIEW, PUBLIC_VIEW, Recipient, View
 from actors.scripted import ScriptError
@@ -144,15 +143,15 @@ def replay_log(argv: Sequence[str]) -> int:
 
 
 def list_llm_models(argv: Sequence[str]) -> int:
-    """`run.py models [--ollama-host URL]`: the models the Ollama server has."""
-    args = cli.models_parser().parse_args(argv)
-    host = args.ollama_host or default_host()
+    """`run.py models [--ollama-host URL | --openai-base-url URL]`: the models a server has."""
+    backend, host = cli.models_server(cli.models_parser().parse_args(argv))
     try:
-        models = list_models(host)
+        models = list_models(host, backend=backend)
     except LLMUnavailable as exc:
         print(f"{exc}.", file=sys.stderr)
         return 1
-    print(f"{len(models)} model(s) at {host}:" if models else f"No model at {host} (ollama pull llama3.2).")
+    empty = f"No model at {host}" + (" (ollama pull llama3.2)." if backend == "ollama" else ".")
+    print(f"{len(models)} model(s) at {host}:" if models else empty)
     for name in models:
         print(f"  {name}")
     return 0

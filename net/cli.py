@@ -18,6 +18,7 @@ from pydantic import ValidationError
 from actors.agents import Agent
 from actors.host_secret import HOST_SECRET_ENV
 from actors.llm import LLMSettings, default_host
+from actors.llm.config import BACKENDS, Backend, Think
 from actors.specs import (
     AGENT_KINDS,
     LLMSettingsFor,
@@ -32,6 +33,12 @@ from net.server import ServerConfig
 #: The port `run.py` listens on unless `--port` says otherwise (another one if it is taken).
 DEFAULT_PORT = 8765
 _OLLAMA_HOST_HELP = "Ollama server URL (default: OLLAMA_HOST, else http://127.0.0.1:11434)"
+_OPENAI_BASE_URL_HELP = (
+    "OpenAI-compatible server base URL, ending in /v1 (default: OPENAI_BASE_URL, else "
+    "https://api.openai.com/v1); the API key comes from OPENAI_API_KEY"
+)
+#: `--llm-think` values and what each sends (Ollama's `think`; see docs/llm.md for OpenAI-compatible servers).
+THINK_CHOICES: dict[str, Think] = {"on": True, "off": False, "low": "low", "medium": "medium", "high": "high"}
 
 
 def play_parser() -> argparse.ArgumentParser:
@@ -66,21 +73,29 @@ def play_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", help="seat an Ollama model at every built-in seat (e.g. llama3.2)")
     p.add_argument("--ollama-host", help=_OLLAMA_HOST_HELP)
     p.add_argument(
-        "--require-llm", action="store_true", help="exit 2 instead of falling back when Ollama fails"
+        "--openai-base-url", metavar="URL", help=f"for openai:MODEL seats: {_OPENAI_BASE_URL_HELP}"
+    )
+    p.add_argument(
+        "--llm-think",
+        choices=tuple(THINK_CHOICES),
+        help="reasoning models: thinking on, off, or a level (default: the model's own)",
+    )
+    p.add_argument(
+        "--require-llm", action="store_true", help="exit 2 instead of falling back when an LLM server fails"
     )
     p.add_argument(
         "--llm-timeout", type=float, default=60.0, metavar="SECONDS", help="timeout of each LLM call"
     )
     p.add_argument("--llm-retries", type=int, default=2, metavar="N", help="re-asks after an invalid reply")
     p.add_argument(
-        "--llm-parallel", type=int, default=1, metavar="N", help="parallel requests per Ollama host"
+        "--llm-parallel", type=int, default=1, metavar="N", help="parallel requests per LLM server"
     )
     p.add_argument(
         "--llm-option",
         action="append",
         default=[],
         metavar="KEY=VALUE",
-        help="Ollama option, e.g. temperature=0.7",
+        help="generation option (Ollama's names), e.g. temperature=0.7 or num_predict=300",
     )
     p.add_argument(
         "--remote", type=int, default=0, metavar="N", help="reserve the first N seats for remote agents"
@@ -156,10 +171,26 @@ def replay_parser() -> argparse.ArgumentParser:
 
 
 def models_parser() -> argparse.ArgumentParser:
-    """The options of `run.py models` (list an Ollama server's models)."""
-    parser = argparse.ArgumentParser(prog="run.py models", description="List the models of an Ollama server.")
+    """The options of `run.py models` (list the models of an Ollama or OpenAI-compatible server)."""
+    parser = argparse.ArgumentParser(
+        prog="run.py models", description="List the models of an Ollama or OpenAI-compatible server."
+    )
+    parser.add_argument(
+        "--backend",
+        choices=BACKENDS,
+        help="which server (default: openai with --openai-base-url, else ollama)",
+    )
     parser.add_argument("--ollama-host", help=_OLLAMA_HOST_HELP)
+    parser.add_argument("--openai-base-url", metavar="URL", help=_OPENAI_BASE_URL_HELP)
     return parser
+
+
+def models_server(args: argparse.Namespace) -> tuple[Backend, str]:
+    """The backend and server `run.py models` asks."""
+    backend: Backend = args.backend or ("openai" if args.openai_base_url else "ollama")
+    if backend == "openai":
+        return backend, args.openai_base_url or default_host(backend)
+    return backend, args.ollama_host or default_host(backend)
 
 
 def check_timers(args: argparse.Namespace) -> str | None:
@@ -170,16 +201,20 @@ def check_timers(args: argparse.Namespace) -> str | None:
 
 
 def llm_settings(args: argparse.Namespace) -> LLMSettingsFor:
-    """The LLM settings of a seat that asks for a model, from the `--llm-*` and `--ollama-host` options.
+    """The LLM settings of a seat that asks for a model, from the `--llm-*` options and its backend's
+    server (`--ollama-host` or `--openai-base-url`).
 
     `--llm-option` is parsed only when a seat asks for a model, as the README documents."""
 
-    def settings(model: str) -> LLMSettings:
+    def settings(model: str, backend: Backend = "ollama") -> LLMSettings:
         options = parse_llm_options(args.llm_option)
         try:
             return LLMSettings(
                 model=model,
-                host=args.ollama_host or default_host(),
+                backend=backend,
+                host=(args.openai_base_url if backend == "openai" else args.ollama_host)
+                or default_host(backend),
+                think=THINK_CHOICES[args.llm_think] if args.llm_think else None,
                 timeout_s=args.llm_timeout,
                 max_retries=args.llm_retries,
                 parallel=args.llm_parallel,

@@ -66,11 +66,12 @@ def check_llm_seats(
             term.say(f"Ollama at {host} has {len(models)} model(s) ({shown}): seat them with --model NAME.")
         return True
     problems = missing_llm_seats({p: a.settings for p, a in llm.items()})
+    label = "Ollama" if all(a.settings.backend == "ollama" for a in llm.values()) else "LLM"
     for problem, players in problems.items():
         if args.require_llm:
             term.warn(f"error: {problem} (--require-llm)")
             return False
-        term.say(f"Ollama: {problem}: {', '.join(players)} play the built-in agent instead.")
+        term.say(f"{label}: {problem}: {', '.join(players)} play the built-in agent instead.")
         for player in map(PlayerId, players):
             agents[player] = HeuristicAgent(seat_seed(key, seed, list(agents).index(player)))
     return True
@@ -83,7 +84,7 @@ def describe_agents(agents: Mapping[PlayerId, object]) -> str:
         if agent is None:
             names.append("remote")
         elif isinstance(agent, LLMAgent):
-            names.append(f"ollama:{agent.settings.model}")
+            names.append(f"{agent.settings.backend}:{agent.settings.model}")
         else:
             names.append(type(agent).__name__)
     return ", ".join(f"{n} x{names.count(n)}" for n in sorted(set(names)))

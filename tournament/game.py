@@ -17,6 +17,7 @@ from typing import Any
 
 from actors.agents import Agent
 from actors.llm import LLMSettings
+from actors.llm.config import Backend
 from actors.runner import RunningGame, SeatOccupant, start_game
 from actors.scheduler import Scheduler
 from actors.specs import AgentFactory, LLMSettingsFor, agent_factory
@@ -148,7 +149,7 @@ def build_seats(config: GameConfig, spec: GameSpec) -> dict[PlayerId, SeatOccupa
 
 
 def _given(settings: LLMSettings | None) -> LLMSettingsFor:
-    def settings_for(_model: str) -> LLMSettings:
+    def settings_for(_model: str, _backend: Backend) -> LLMSettings:
         if settings is None:
             raise ValueError("this agent needs LLM settings")
         return settings

@@ -38,6 +38,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from actors.llm import LLMSettings
+from actors.llm.config import Backend
 from actors.scripted import ScriptError
 from actors.specs import agent_factory, build_config
 from engine import ConfigError, GameConfig
@@ -132,10 +133,16 @@ class Plan(_Strict):
 
     def llm_settings(self, contestant: Contestant, host: str | None = None) -> LLMSettings | None:
         """The LLM settings of `contestant` (None for agents that take none), on `host` if given."""
-        if not _takes_settings(contestant):
+        asked = _asked_settings(contestant)
+        if asked is None:
             return None
-        model = contestant.agent.partition(":")[2]
-        values: dict[str, Any] = {"parallel": self.limits.llm_in_flight, **contestant.options, "model": model}
+        model, backend = asked
+        values: dict[str, Any] = {
+            "parallel": self.limits.llm_in_flight,
+            **contestant.options,
+            "model": model,
+            "backend": backend,
+        }
         if host is not None:
             values["host"] = host
         elif contestant.hosts:
@@ -143,18 +150,19 @@ class Plan(_Strict):
         return LLMSettings.model_validate(values)
 
 
-def _takes_settings(contestant: Contestant) -> bool:
-    """Whether the agent spec asks for LLM settings (found by asking `actors.specs`, not by a list)."""
-    asked: list[str] = []
+def _asked_settings(contestant: Contestant) -> tuple[str, Backend] | None:
+    """The (model, backend) an agent spec asks LLM settings for, None if it takes none: found by asking
+    `actors.specs` (no list of kinds here, so every LLM backend it knows works in a plan)."""
+    asked: list[tuple[str, Backend]] = []
 
-    def settings(model: str) -> LLMSettings:
-        asked.append(model)
-        return LLMSettings(model=model)
+    def settings(model: str, backend: Backend) -> LLMSettings:
+        asked.append((model, backend))
+        return LLMSettings(model=model, backend=backend)
 
     factory = agent_factory(contestant.agent, _PROBE_CONFIG, settings)
     if not asked and factory(0, 0) is None:
         raise ValueError(f"{contestant.agent}: a tournament has no remote seats")
-    return bool(asked)
+    return asked[0] if asked else None
 
 
 _PROBE_CONFIG = build_config("classic-8")
@@ -193,7 +201,7 @@ def check_plan(plan: Plan, text: str = "", source: str = "<plan>") -> None:
     for i, contestant in enumerate(plan.contestant):
         where = _where(text, source, ("contestant", i, "agent"))
         try:
-            takes = _takes_settings(contestant)
+            takes = _asked_settings(contestant) is not None
         except (ValueError, OSError, ScriptError) as exc:
             raise PlanError(f"{where}: contestant {contestant.name!r}: {exc}") from None
         if not takes and (contestant.options or contestant.hosts):

@@ -100,3 +100,52 @@ def test_colour_choice(monkeypatch):
     assert cli.use_colour("never") is False
     monkeypatch.setattr("sys.stdout", io.StringIO())  # not a terminal
     assert cli.use_colour("auto") is False
+
+
+@pytest.mark.parametrize(
+    ("given", "think"), [([], None), (["on"], True), (["off"], False), (["high"], "high"), (["low"], "low")]
+)
+def test_llm_think_reaches_every_llm_seat(given, think):
+    argv = ["--llm-think", *given] if given else []
+    settings = cli.llm_settings(cli.play_parser().parse_args(argv))
+    assert settings("qwen3", "ollama").think == think
+    assert settings("qwen3", "openai").think == think
+
+
+def test_llm_think_refuses_other_values(capsys):
+    with pytest.raises(SystemExit):
+        cli.play_parser().parse_args(["--llm-think", "maybe"])
+    assert "--llm-think" in capsys.readouterr().err
+
+
+def test_openai_seats_take_the_openai_base_url_and_ollama_seats_the_ollama_host(monkeypatch):
+    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
+    args = cli.play_parser().parse_args(
+        ["--openai-base-url", "http://gpu:8000/v1", "--ollama-host", "http://h:1", "--llm-timeout", "9"]
+    )
+    openai_seat = cli.llm_settings(args)("qwen3-8b", "openai")
+    ollama_seat = cli.llm_settings(args)("llama3.2", "ollama")
+    assert (openai_seat.backend, openai_seat.host) == ("openai", "http://gpu:8000/v1")
+    assert openai_seat.timeout_s == 9
+    assert (ollama_seat.backend, ollama_seat.host) == ("ollama", "http://h:1")
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://env:8000/v1")
+    default = cli.llm_settings(cli.play_parser().parse_args([]))("m", "openai")
+    assert default.host == "http://env:8000/v1"
+
+
+def test_an_openai_agent_spec_seats_openai_compatible_llm_agents():
+    config = build_config("classic-8", roles=None, players=None, rules=[])
+    args = cli.play_parser().parse_args(["--agent", "openai:qwen3-8b", "--openai-base-url", "http://g:1/v1"])
+    agents = cli.build_agents(config, args, 1, game_key(b"k" * 32, 1))
+    assert all(isinstance(a, LLMAgent) and a.settings.backend == "openai" for a in agents.values())
+    assert "openai:MODEL" in cli.play_parser().format_help()
+
+
+def test_models_lists_either_backend(monkeypatch):
+    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
+    monkeypatch.delenv("OLLAMA_HOST", raising=False)
+    assert cli.models_server(cli.models_parser().parse_args([])) == ("ollama", "http://127.0.0.1:11434")
+    args = cli.models_parser().parse_args(["--openai-base-url", "http://g:1/v1"])
+    assert cli.models_server(args) == ("openai", "http://g:1/v1")
+    args = cli.models_parser().parse_args(["--backend", "openai"])
+    assert cli.models_server(args) == ("openai", "https://api.openai.com/v1")

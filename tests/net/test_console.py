@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import io
 import socket
+import threading
 from pathlib import Path
 from types import SimpleNamespace
 
 from actors.heuristic import HeuristicAgent
-from actors.llm import LLMAgent
+from actors.llm import PERSONAS, LLMAgent, LLMSettings
 from actors.messages import GameFinished
 from actors.specs import build_config
-from engine import Outcome, PlayerId, Team, game_key
+from engine import Outcome, PlayerId, Team, game_key, preset
 from engine.outcome import Termination
 from net import cli
 from net.console import Console, announce, check_llm_seats, describe_agents, replay_verdict, report
@@ -107,3 +108,18 @@ def test_an_unreachable_llm_seat_falls_back_or_stops_when_required():
     assert out.getvalue() == ""
     assert err.getvalue().startswith("error: no Ollama server answers")
     assert err.getvalue().endswith("(--require-llm)\n")
+
+
+def test_llm_agents_are_counted_by_backend_and_model():
+    config = preset("aiwolf-5")
+    seats = {
+        p: LLMAgent(
+            LLMSettings(model="m", backend="openai" if i % 2 else "ollama", host="http://h:1/v1"),
+            config,
+            persona=PERSONAS[0],
+            fallback=HeuristicAgent(0),
+            limiter=threading.BoundedSemaphore(1),
+        )
+        for i, p in enumerate(config.players)
+    }
+    assert describe_agents(seats) == "ollama:m x3, openai:m x2"

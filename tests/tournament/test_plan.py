@@ -123,3 +123,20 @@ def test_the_example_plan_parses_with_and_without_its_llm_contestant() -> None:
     )
     llm = parse_plan(uncommented).contestant[-1]
     assert (llm.name, llm.max_games, len(llm.hosts)) == ("llama", 4, 2)
+
+
+def test_every_llm_backend_actors_specs_knows_is_a_contestant() -> None:
+    text = (
+        GOOD
+        + '\n[[contestant]]\nname = "qwen"\nagent = "openai:qwen3-8b"\nhosts = ["http://127.0.0.1:8000/v1"]\n'
+    )
+    plan = parse_plan(text)
+    settings = plan.llm_settings(plan.contestant[2], "http://127.0.0.1:8000/v1")
+    assert settings is not None
+    assert (settings.backend, settings.model, settings.host) == (
+        "openai",
+        "qwen3-8b",
+        "http://127.0.0.1:8000/v1",
+    )
+    assert plan.llm_settings(plan.contestant[0]) is None
+    assert "unknown option" in refused(text + "options = {max_retires = 1}\n")
