@@ -220,6 +220,7 @@ def check_plan(plan: Plan, text: str = "", source: str = "<plan>") -> None:
                 loc = ("contestant", i, "options", *err["loc"])
                 what = "unknown option (typo?)" if err["type"] == "extra_forbidden" else err["msg"]
                 raise PlanError(f"{_where(text, source, loc)}: {_dotted(loc)}: {what}") from None
+    _check_host_limits(plan, text, source)
     n = len(plan.contestant)
     group = plan.group_size
     if plan.mixed and n < 2:  # noqa: PLR2004
@@ -243,6 +244,25 @@ def check_plan(plan: Plan, text: str = "", source: str = "<plan>") -> None:
             raise PlanError(f"{_where(text, source, ('table', i, 'preset'))}: table {i + 1}: {exc}") from None
         if plan.mixed:
             _check_seats(plan, config, text, source, i)
+
+
+def _check_host_limits(plan: Plan, text: str, source: str) -> None:
+    """One `parallel` per LLM host: a host's limit is the server's, shared by every seat on it
+    (`actors.llm.pool`), so two contestants giving one host two limits would fail every game."""
+    limits: dict[str, tuple[int, str]] = {}
+    for i, contestant in enumerate(plan.contestant):
+        hosts: list[str | None] = [*contestant.hosts] or [None]
+        for host in hosts:
+            settings = plan.llm_settings(contestant, host)
+            if settings is None:
+                break
+            seen = limits.setdefault(settings.host, (settings.parallel, contestant.name))
+            if seen[0] != settings.parallel:
+                raise PlanError(
+                    f"{_where(text, source, ('contestant', i, 'options'))}: contestant {contestant.name!r} "
+                    f"gives host {settings.host} parallel = {settings.parallel}, {seen[1]!r} gives it "
+                    f"{seen[0]}: one limit per host"
+                )
 
 
 def _check_seats(plan: Plan, config: GameConfig, text: str, source: str, i: int) -> None:

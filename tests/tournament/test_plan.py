@@ -140,3 +140,14 @@ def test_every_llm_backend_actors_specs_knows_is_a_contestant() -> None:
     )
     assert plan.llm_settings(plan.contestant[0]) is None
     assert "unknown option" in refused(text + "options = {max_retires = 1}\n")
+
+
+def test_two_limits_for_one_llm_host_are_refused() -> None:
+    llm = (
+        '\n[[contestant]]\nname = "{}"\nagent = "ollama:m"\nhosts = ["http://gpu:11434"]\n'
+        "options = {{parallel = {}}}\n"
+    )
+    message = refused(GOOD + llm.format("a", 2) + llm.format("b", 4))
+    assert message.startswith("plan.toml:26:")
+    assert "'b' gives host http://gpu:11434 parallel = 4, 'a' gives it 2: one limit per host" in message
+    assert parse_plan(GOOD + llm.format("a", 2) + llm.format("b", 2))
