@@ -1,8 +1,9 @@
-"""Resume after `kill -9` of the runner at a random point: no game lost, none doubled."""
+"""Resume after `kill -9` (or Ctrl-C) of the runner at a random point: no game lost, none doubled."""
 
 from __future__ import annotations
 
 import random
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -30,8 +31,10 @@ def tournament(plan: Path, secret: Path, **popen: object) -> subprocess.Popen[st
     )
 
 
-@pytest.mark.parametrize("seed", [1, 2])
-def test_kill_9_then_resume_loses_and_doubles_nothing(tmp_path: Path, secret_file: Path, seed: int) -> None:
+@pytest.mark.parametrize(("seed", "how"), [(1, signal.SIGKILL), (2, signal.SIGKILL), (3, signal.SIGINT)])
+def test_kill_9_then_resume_loses_and_doubles_nothing(
+    tmp_path: Path, secret_file: Path, seed: int, how: signal.Signals
+) -> None:
     plan = tmp_path / "plan.toml"
     plan.write_text(small_plan(blocks=4, games_at_once=3))
     kill_after = random.Random(seed).randrange(1, TOTAL - 4)  # games ended before the kill
@@ -42,10 +45,15 @@ def test_kill_9_then_resume_loses_and_doubles_nothing(tmp_path: Path, secret_fil
         if "(game " in line:
             ended += 1
             if ended == kill_after:
-                runner.kill()  # SIGKILL: no handler, no cleanup
+                runner.send_signal(how)  # SIGKILL: no handler, no cleanup; SIGINT: Ctrl-C
                 break
     runner.wait(timeout=60)
-    assert runner.returncode == -9
+    if how == signal.SIGKILL:
+        assert runner.returncode == -9
+    else:
+        assert runner.returncode == 130
+        assert runner.stderr is not None
+        assert "run the same command to resume" in runner.stderr.read()
     db = plan.with_suffix(".db")
     with sqlite3.connect(db) as conn:
         before = {r[0] for r in conn.execute("SELECT idx FROM games")}
