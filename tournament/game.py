@@ -64,6 +64,7 @@ class SeatResult:
     death_cause: str | None = None
     decisions: int = 0
     faults: int = 0
+    fallbacks: int = 0  # decisions the built-in agent took for an LLM seat (server down, timeout)
     timeouts: int = 0
     retries: int = 0
     calls: int = 0
@@ -215,6 +216,7 @@ def measure(
                 death_cause=death[1] if death else None,
                 decisions=decisions[player],
                 faults=int(faults.get(PlayerId(player), 0)),
+                fallbacks=int(used.get("fallbacks", 0)),
                 timeouts=timeouts[player],
                 retries=int(used.get("retries", 0)),
                 calls=int(used.get("calls", 0)),

@@ -50,6 +50,7 @@ class Seat:
     calls: int = 0
     tokens: int = 0
     votes: int = 0
+    fallbacks: int = 0
     wolf_votes: int = 0
 
 
@@ -75,7 +76,7 @@ def load_games(store: Store) -> list[GameRow]:
             Seat(
                 r["contestant"], r["role"], r["side"], bool(r["survived"]), r["death_day"], r["death_cause"],
                 r["decisions"], r["faults"], r["timeouts"], r["retries"], r["calls"],
-                r["prompt_tokens"] + r["completion_tokens"], r["votes"], r["wolf_votes"],
+                r["prompt_tokens"] + r["completion_tokens"], r["votes"], r["wolf_votes"], r["fallbacks"],
             )
         )  # fmt: skip
     return [
@@ -204,6 +205,7 @@ class Stats:
     by_role: dict[str, Rate] = field(default_factory=dict)
     decisions: int = 0
     faults: int = 0
+    fallbacks: int = 0
     timeouts: int = 0
     retries: int = 0
     calls: int = 0
@@ -278,6 +280,7 @@ def _count_game(game: GameRow, stats: dict[str, Stats], pairwise: dict[tuple[str
 def _count_seat(game: GameRow, seat: Seat, s: Stats) -> None:
     s.decisions += seat.decisions
     s.faults += seat.faults
+    s.fallbacks += seat.fallbacks
     s.timeouts += seat.timeouts
     s.retries += seat.retries
     s.calls += seat.calls

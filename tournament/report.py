@@ -63,8 +63,8 @@ def markdown(name: str, summary: Summary, figures: dict[str, Path], out: Path) -
         "held that side, with 95 % Wilson intervals.",
         "",
         "| rank | contestant | ordinal | mu ± sigma | games | village win | wolf win | faults/decision "
-        "| timeouts | LLM retries | failed games | tokens/game |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| fallbacks | timeouts | LLM retries | failed games | tokens/game |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for s in summary.standings:
         per_game = s.tokens / s.games if s.games else 0
@@ -72,7 +72,7 @@ def markdown(name: str, summary: Summary, figures: dict[str, Path], out: Path) -
             f"| {s.rank} [{s.rank_interval[0]}-{s.rank_interval[1]}] | {s.name} | {s.ordinal:.2f} | "
             f"{s.mu:.2f} ± {s.sigma:.2f} | {s.games} | {_rate(s.by_side.get('village'))} | "
             f"{_rate(s.by_side.get('wolves'))} | {s.fault_rate:.3f} ({s.faults}/{s.decisions}) | "
-            f"{s.timeouts} | {s.retries} | {s.failed_games} | {per_game:.0f} |"
+            f"{s.fallbacks} | {s.timeouts} | {s.retries} | {s.failed_games} | {per_game:.0f} |"
         )
     village, wolves = summary.sides["side:village"], summary.sides["side:wolves"]
     lines += [

@@ -35,7 +35,7 @@ CREATE TABLE IF NOT EXISTS seats (
     game INTEGER NOT NULL REFERENCES games(idx), seat INTEGER NOT NULL, name TEXT NOT NULL,
     contestant TEXT NOT NULL, role TEXT NOT NULL, side TEXT NOT NULL, survived INTEGER NOT NULL,
     death_day INTEGER, death_cause TEXT, decisions INTEGER NOT NULL, faults INTEGER NOT NULL,
-    timeouts INTEGER NOT NULL, retries INTEGER NOT NULL, calls INTEGER NOT NULL,
+    fallbacks INTEGER NOT NULL, timeouts INTEGER NOT NULL, retries INTEGER NOT NULL, calls INTEGER NOT NULL,
     prompt_tokens INTEGER NOT NULL, completion_tokens INTEGER NOT NULL, latency_s REAL NOT NULL,
     votes INTEGER NOT NULL, wolf_votes INTEGER NOT NULL,
     PRIMARY KEY (game, seat)

@@ -139,3 +139,22 @@ def test_closing_the_local_executor_aborts_games_in_flight() -> None:
     assert result.status == "failed"
     assert result.error is not None
     assert "aborted" in result.error
+
+
+def test_fallbacks_to_the_built_in_agent_are_counted(tmp_path: Path) -> None:
+    def broken(request: dict[str, object], n: int) -> Reply:
+        return Reply(status=500, content="overloaded")
+
+    with running_fake(broken) as fake:
+        plan = parse_plan(PLAN.format(model=KNOWN_MODEL, hosts=f'"{fake.url}"', max_games=2))
+        final = run_tournament(plan, tmp_path / "t.db", secret=SECRET)
+    assert (final.done, final.failed) == (4, 0)  # the built-in agent played every LLM decision
+    with sqlite3.connect(tmp_path / "t.db") as conn:
+        llm = conn.execute(
+            "SELECT SUM(fallbacks), SUM(faults), SUM(decisions) FROM seats WHERE contestant = 'llm'"
+        )
+        fallbacks, faults, decisions = llm.fetchone()
+        [(others,)] = conn.execute("SELECT SUM(fallbacks) FROM seats WHERE contestant = 'heur'")
+    assert fallbacks == decisions > 0
+    assert faults >= fallbacks
+    assert others == 0
