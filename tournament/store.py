@@ -49,8 +49,11 @@ class StoreError(Exception):
 
 
 def plan_fingerprint(plan: Plan) -> str:
-    """A hash of everything that shapes the schedule and the games (not of the limits)."""
-    shaped = plan.model_dump(mode="json", exclude={"limits"})
+    """A hash of everything that shapes the schedule and who plays: not the limits, nor where and how
+    much a contestant runs (`hosts`, `max_games`), which a resumed run may change (a GPU host died)."""
+    shaped = plan.model_dump(
+        mode="json", exclude={"limits": True, "contestant": {"__all__": {"hosts", "max_games"}}}
+    )
     return hashlib.sha256(json.dumps(shaped, sort_keys=True).encode()).hexdigest()
 
 

@@ -78,9 +78,14 @@ def test_a_game_that_keeps_failing_is_recorded_as_failed(tmp_path: Path) -> None
 def test_a_second_run_plays_nothing_and_another_plan_is_refused(tmp_path: Path) -> None:
     db = tmp_path / "t.db"
     run_tournament(parse_plan(small_plan()), db, secret=SECRET)
-    again = run_tournament(parse_plan(small_plan(games_at_once=1)), db, secret=SECRET)  # limits may change
+    changed = small_plan(games_at_once=1).replace('agent = "random"', 'agent = "random"\nmax_games = 1')
+    again = run_tournament(parse_plan(changed), db, secret=SECRET)  # limits and max_games may change
     assert (again.done, again.resumed) == (8, 8)
     with pytest.raises(StoreError, match="another plan"):
         run_tournament(parse_plan(small_plan(blocks=2)), db, secret=SECRET)
+    with pytest.raises(StoreError, match="another plan"):
+        run_tournament(
+            parse_plan(small_plan().replace('agent = "random"', 'agent = "heuristic"')), db, secret=SECRET
+        )
     with Store(db) as store:
         assert store.plan().blocks == 1
