@@ -2,6 +2,8 @@
 
     python run.py [--preset classic-8] [--seed N] [--seat 3=random] ...   play a game
     python run.py replay runs/GAME.jsonl                                   re-run a logged game and check it
+    python run.py tournament PLAN.toml                                     play (or resume) a tournament
+    python run.py report PLAN.db                                           its report (Markdown + PNG)
 
 Wiring only: parse arguments, build the config and the agents, start the actors, print.
 """
@@ -165,13 +167,21 @@ def list_llm_models(argv: Sequence[str]) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point: dispatch to `replay` or play a game."""
+    """Entry point: dispatch to `replay`, `models`, `tournament`, `report`, or play a game."""
     argv = list(sys.argv[1:] if argv is None else argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     if argv[:1] == ["replay"]:
         return replay_log(argv[1:])
     if argv[:1] == ["models"]:
         return list_llm_models(argv[1:])
+    if argv[:1] == ["tournament"]:
+        from tournament.cli import tournament_main  # noqa: PLC0415 - only this subcommand needs it
+
+        return tournament_main(argv[1:], sys.stdout, sys.stderr)
+    if argv[:1] == ["report"]:
+        from tournament.cli import report_main  # noqa: PLC0415 - matplotlib and openskill only when asked
+
+        return report_main(argv[1:], sys.stdout, sys.stderr)
     return play(argv)
 
 

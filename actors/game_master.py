@@ -228,6 +228,9 @@ class GameMasterActor(pykka.ThreadingActor):
             totals = self._usage.setdefault(player, {})
             for key, value in report.usage.as_dict().items():
                 totals[key] = round(totals.get(key, 0) + value, 6)
+        if report.fallback:  # the built-in agent decided: statistics must not credit the model with it
+            totals = self._usage.setdefault(player, {})
+            totals["fallbacks"] = totals.get("fallbacks", 0) + 1
 
     def _on_agent_failed(self, msg: AgentFailed) -> None:
         if msg.player not in self._seats or msg.player in self._disabled:

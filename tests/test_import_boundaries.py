@@ -77,14 +77,21 @@ RULES = [
     Rule(
         "actors",
         "actors never touch sockets, trio or the viewer",
-        forbid("net", "viewer", "wsproto", "trio", "pygame", "simple_websocket"),
+        forbid("net", "viewer", "wsproto", "trio", "pygame", "simple_websocket", "tournament"),
     ),
     Rule(
         "viewer",
         "viewer is just a client: wire types (net.protocol, net.codec) only",
-        forbid("engine", "actors", "net.server", "net.bridge", "net.connection"),
+        forbid("engine", "actors", "net.server", "net.bridge", "net.connection", "tournament"),
     ),
-    Rule("net", "net knows nothing of the viewer or pygame", forbid("viewer", "pygame")),
+    Rule(
+        "net",
+        "net knows nothing of the viewer, pygame or the tournament",
+        forbid("viewer", "pygame", "tournament"),
+    ),
+    Rule(
+        "tournament", "tournament uses engine, actors and net, never the viewer", forbid("viewer", "pygame")
+    ),
 ]
 RULES_BY_PACKAGE = {rule.package: rule for rule in RULES}
 
@@ -126,3 +133,13 @@ def test_checker_matches_viewer_rule_by_dotted_prefix() -> None:
         "viewer/bad.py:4 imports net.bridge",
         "viewer/bad.py:5 imports net.connection.Connection",
     ]
+
+
+def test_checker_keeps_the_tournament_on_top() -> None:
+    for package in ("actors", "net", "viewer"):
+        found = violations(RULES_BY_PACKAGE[package], imports_in_source("import tournament.plan\n", "x.py"))
+        assert found == ["x.py:1 imports tournament.plan"], package
+    found = violations(
+        RULES_BY_PACKAGE["tournament"], imports_in_source("import viewer.app\nimport net\n", "t.py")
+    )
+    assert found == ["t.py:1 imports viewer.app"]

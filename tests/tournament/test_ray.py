@@ -1,0 +1,63 @@
+"""The Ray executor on a local Ray instance (started once for the session): same games as locally,
+and a worker killed mid-game loses only that game, which Ray plays again."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.tournament.conftest import ROOT, SECRET, small_plan
+from tests.tournament.test_runner import outcomes
+from tournament import parse_plan, run_tournament
+from tournament.game import GameSpec
+
+ray = pytest.importorskip("ray")
+pytestmark = [pytest.mark.ray, pytest.mark.slow]
+
+
+@pytest.fixture(scope="session")
+def ray_instance() -> Iterator[None]:
+    """One local Ray instance for every Ray test (starting one takes seconds)."""
+    ray.init(
+        num_cpus=2,
+        include_dashboard=False,
+        log_to_driver=False,
+        runtime_env={"env_vars": {"PYTHONPATH": str(ROOT)}},  # workers import this checkout
+    )
+    try:
+        yield
+    finally:
+        ray.shutdown()
+
+
+@pytest.mark.usefixtures("ray_instance")
+def test_ray_plays_the_same_tournament_as_local(tmp_path: Path) -> None:
+    plan = parse_plan(small_plan(self_play=True, games_at_once=4))
+    on_ray = run_tournament(plan, tmp_path / "ray.db", secret=SECRET, executor="ray")
+    assert (on_ray.done, on_ray.failed) == (10, 0)
+    assert ray.is_initialized()  # the executor did not shut down an instance it did not start
+    run_tournament(plan, tmp_path / "local.db", secret=SECRET)
+    assert outcomes(tmp_path / "ray.db") == outcomes(tmp_path / "local.db")
+
+
+@pytest.mark.usefixtures("ray_instance")
+def test_a_worker_killed_mid_game_loses_only_that_game(tmp_path: Path) -> None:
+    flag = tmp_path / "killed-once"
+
+    def kill_worker_once(spec: GameSpec) -> None:  # runs in the worker (pickled by value)
+        import os  # noqa: PLC0415 - inside the worker
+
+        if spec.index == 2 and not flag.exists():
+            flag.write_text(str(os.getpid()))
+            os._exit(1)  # the worker process dies, as on a crashed machine
+
+    plan = parse_plan(small_plan(games_at_once=4))
+    final = run_tournament(
+        plan, tmp_path / "ray.db", secret=SECRET, executor="ray", before_game=kill_worker_once
+    )
+    assert flag.exists()  # a worker did die
+    assert (final.done, final.failed) == (8, 0)
+    run_tournament(plan, tmp_path / "local.db", secret=SECRET)
+    assert outcomes(tmp_path / "ray.db") == outcomes(tmp_path / "local.db")
