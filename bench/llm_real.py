@@ -15,6 +15,7 @@ import argparse
 import json
 import platform
 import time
+from collections import Counter
 from collections.abc import Sequence
 
 from bench.docs import replace_section
@@ -35,15 +36,15 @@ def table(rows: list[Figures]) -> list[str]:
     """One row per game."""
     lines = [
         "| game | outcome | decisions | calls | valid on 1st try | re-asks | recovered by a re-ask "
-        "| gave up (abstained) | faults | s/call | game wall time |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| gave up (abstained) | faults | s/call (generating) | s/call (seat waited) | game wall time |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for i, f in enumerate(rows, 1):
         share = f.valid_first / f.decisions if f.decisions else 0.0
         lines.append(
             f"| {i} ({f.backend}) | {f.outcome}, day {f.days} | {f.decisions} | {f.calls} "
             f"| {f.valid_first} ({share:.0%}) | {f.retries} | {f.recovered} | {f.gave_up} | {f.faults} "
-            f"| {f.s_per_call:.2f} | {f.wall_s:.0f} s |"
+            f"| {f.generation_s_per_call or 0:.2f} | {f.s_per_call:.2f} | {f.wall_s:.0f} s |"
         )
     return lines
 
@@ -66,14 +67,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     rows: list[Figures] = []
     with running_front(backend, model=MODEL, size=path.stat().st_size, digest=file_digest(path)) as front:
         for seed in range(SEED, SEED + args.games):
-            _, figures = play_real_game(f"ollama:{MODEL}", ollama_settings(front.url, seed), backend="ollama")
+            _, figures = play_real_game(
+                f"ollama:{MODEL}", ollama_settings(front.url, seed), backend="ollama", seed=seed, front=front
+            )
             rows.append(figures)
             print(json.dumps(figures.as_dict()))
         served = front.totals()
-    kinds: dict[str, int] = {}
+    kinds: Counter[str] = Counter()
+    because: Counter[str] = Counter()
     for f in rows:
-        for kind, n in f.fault_kinds.items():
-            kinds[kind] = kinds.get(kind, 0) + n
+        kinds.update(f.fault_kinds)
+        because.update(f.invalid_because)
     command = "python -m bench.llm_real --write-docs" + (f" --games {args.games}" if args.games != 1 else "")
     lines = [
         f"Measured {time.strftime('%Y-%m-%d')} on {machine()}, Python {platform.python_version()}, "
@@ -92,10 +96,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"{served['completion_tokens']:.0f} reply tokens, {served['seconds']:.0f} s of generation; "
         f"{served['cut']:.0f} replies cut at its {front.max_tokens}-token cap.",
         "",
+        "Why replies were invalid (every attempt): "
+        + ("; ".join(f"{n} x {why}" for why, n in because.most_common()) or "none")
+        + ".",
+        "",
         "Valid on 1st try: the first reply to a decision parsed and named a legal action. A re-ask follows "
         "an invalid reply (at most 2 per decision); a decision that gets none valid abstains. Every action "
-        "the engine applied was legal (the record replays); s/call is what the seats waited, queueing "
-        "included.",
+        "the engine applied was legal (the record replays). s/call (generating) is the server's time per "
+        "call; (seat waited) adds the queue: a vote asks every seat at once and the model answers one at "
+        "a time.",
     ]
     text = "\n".join(lines)
     print(text)

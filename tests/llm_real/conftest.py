@@ -18,7 +18,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.llm_real.llama_backend import LlamaBackend, assemble_model, file_digest, missing_packages
+from tests.llm_real.llama_backend import (
+    LlamaBackend,
+    assemble_model,
+    file_digest,
+    missing_packages,
+    write_tokenizer_config,
+)
 from tests.llm_real.ollama_front import OllamaFront, running_front
 from tests.llm_real.real_game import MODEL
 
@@ -72,7 +78,8 @@ def openai_server(model_path: Path, tmp_path_factory: pytest.TempPathFactory) ->
     Ready when uvicorn says it is running (read from its log, no polling); stopped at the end.
     """
     port = free_port()
-    log_path = tmp_path_factory.mktemp("openai-server") / "server.log"
+    folder = tmp_path_factory.mktemp("openai-server")
+    log_path = folder / "server.log"
     command = [
         sys.executable,
         "-m",
@@ -81,8 +88,12 @@ def openai_server(model_path: Path, tmp_path_factory: pytest.TempPathFactory) ->
         str(model_path),
         "--model_alias",
         MODEL,
+        # Gemma's turns with the system text kept (see write_tokenizer_config): the built-in "gemma"
+        # format drops system messages, and the GGUF has no template of its own.
         "--chat_format",
-        "gemma",
+        "hf-tokenizer-config",
+        "--hf_tokenizer_config_path",
+        str(write_tokenizer_config(folder)),
         "--n_ctx",
         "4096",
         "--host",

@@ -53,7 +53,7 @@ def assemble_model(cache: Path | None = None) -> Path:
     if not path.exists():
         folder.mkdir(parents=True, exist_ok=True)
         partial = path.with_suffix(".part")
-        package.assemble(str(partial))
+        package.assemble(partial, overwrite=True)
         partial.replace(path)  # never leave a half-written model where the next run would trust it
         logger.info("assembled %s", path)
     return path
@@ -117,3 +117,35 @@ class LlamaBackend:
             raise
         except Exception as exc:  # the converter raises assorted errors on schemas it cannot handle
             raise ValueError(f"{type(exc).__name__}: {exc}") from None
+
+
+#: Gemma's turns as a chat template for llama-cpp-python's OpenAI-compatible server (`--chat_format
+#: hf-tokenizer-config`): the GGUF has none, and the server's built-in "gemma" format drops system
+#: messages. This one folds them into the first user turn, as `ollama_front.gemma_prompt` does. The
+#: server renders it with an empty assistant message appended (its way of asking for the model's
+#: turn): that one opens the model's turn and leaves it open. Its eos_token is the stop string.
+GEMMA_CHAT_TEMPLATE = (
+    "{{ bos_token }}"
+    "{% set ns = namespace(system='') %}"
+    "{% for m in messages if m['role'] == 'system' %}"
+    "{% set ns.system = ns.system + m['content'] + '\\n\\n' %}"
+    "{% endfor %}"
+    "{% for m in messages if m['role'] != 'system' %}"
+    "{% if m['role'] == 'assistant' and loop.last and not m['content'] %}"
+    "{{ '<start_of_turn>model\\n' }}"
+    "{% elif m['role'] == 'assistant' %}"
+    "{{ '<start_of_turn>model\\n' + m['content'] + '<end_of_turn>\\n' }}"
+    "{% else %}"
+    "{{ '<start_of_turn>user\\n' + ns.system + m['content'] + '<end_of_turn>\\n' }}"
+    "{% set ns.system = '' %}"
+    "{% endif %}"
+    "{% endfor %}"
+)
+
+
+def write_tokenizer_config(folder: Path) -> Path:
+    """A tokenizer_config.json holding `GEMMA_CHAT_TEMPLATE`, for `--hf_tokenizer_config_path`."""
+    path = folder / "tokenizer_config.json"
+    config = {"chat_template": GEMMA_CHAT_TEMPLATE, "bos_token": "<bos>", "eos_token": "<end_of_turn>"}
+    path.write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
+    return path

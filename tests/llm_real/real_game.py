@@ -13,7 +13,7 @@ import re
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from actors.llm import LLMSettings, OllamaOptions
@@ -21,6 +21,7 @@ from actors.messages import GameFinished
 from actors.runner import play_game
 from actors.specs import build_agents, build_config, seat_specs
 from engine import GameConfig, replay
+from tests.llm_real.ollama_front import OllamaFront
 
 MODEL = "gemma3-270m"
 PRESET = "aiwolf-5"  # the smallest preset: 5 seats (werewolf, possessed, seer, 2 villagers)
@@ -43,9 +44,18 @@ FAULT_KINDS: tuple[tuple[str, re.Pattern[str]], ...] = (
 )
 
 
+_INVALID = re.compile(r"invalid reply \(attempt \d+\): (.*?); raw: ", re.DOTALL)
+
+
 def fault_kind(reason: str) -> str:
     """The kind of a fault, by its reason."""
     return next((kind for kind, pattern in FAULT_KINDS if pattern.search(reason)), "other")
+
+
+def invalid_because(reason: str) -> str | None:
+    """Why a reply was invalid, numbers masked so that alike errors count together (None: not that)."""
+    found = _INVALID.search(reason)
+    return re.sub(r"\d+", "N", found.group(1))[:120] if found else None
 
 
 @dataclass(frozen=True)
@@ -67,19 +77,35 @@ class Figures:
     gave_up: int  # decisions with no valid reply after every re-ask (the seat abstained)
     faults: int
     fault_kinds: dict[str, int]
+    invalid_because: dict[str, int]  # invalid replies (every attempt) by what was wrong
     prompt_tokens: int
     completion_tokens: int
-    model_s: float  # seconds the seats waited on the model, summed over calls
+    model_s: float  # seconds the seats waited on the model, summed over calls (queueing included)
     wall_s: float
+    #: Seconds the server spent generating (the front's count; None when the server is not ours).
+    generation_s: float | None = None
+    cut: int | None = None  # replies the server cut at its token cap (the front's count)
 
     @property
     def s_per_call(self) -> float:
         """Mean seconds per call, as the seats saw them (queueing included)."""
         return self.model_s / self.calls if self.calls else 0.0
 
+    @property
+    def generation_s_per_call(self) -> float | None:
+        """Mean seconds the server spent on one call (None when not measured)."""
+        if self.generation_s is None:
+            return None
+        return self.generation_s / self.calls if self.calls else 0.0
+
     def as_dict(self) -> dict[str, Any]:
         """Plain values, with seconds per call."""
-        return {**asdict(self), "s_per_call": round(self.s_per_call, 3)}
+        per_call = self.generation_s_per_call
+        return {
+            **asdict(self),
+            "s_per_call": round(self.s_per_call, 3),
+            "generation_s_per_call": None if per_call is None else round(per_call, 3),
+        }
 
 
 def game_config() -> GameConfig:
@@ -89,25 +115,58 @@ def game_config() -> GameConfig:
 
 def play_real_game(
     spec: str,
-    settings: Callable[[str], LLMSettings],
+    settings: Callable[..., LLMSettings],
     *,
     backend: str,
     seed: int = SEED,
+    front: OllamaFront | None = None,
 ) -> tuple[GameFinished, Figures]:
-    """Play the tier's game with every seat `spec` (e.g. `ollama:gemma3-270m`); return it and its figures."""
+    """Play the tier's game with every seat `spec` (e.g. `ollama:gemma3-270m`); return it and its figures.
+
+    With `front` (the server the seats talk to), the figures include what it counted for this game.
+    """
     config = game_config()
     agents = build_agents(config, seat_specs(config, spec), seed=seed, key=None, llm_settings=settings)
+    before = front.totals() if front is not None else None
     started = time.perf_counter()
     finished = play_game(config, agents, seed=seed, timeout_s=PHASE_S, wait_s=GAME_S)
     wall = time.perf_counter() - started
-    return finished, figures_of(finished, config, backend=backend, model=spec.partition(":")[2], wall_s=wall)
+    figures = figures_of(finished, config, backend=backend, model=spec.partition(":")[2], wall_s=wall)
+    if front is not None and before is not None:
+        after = front.totals()
+        figures = replace(
+            figures,
+            generation_s=round(after["seconds"] - before["seconds"], 3),
+            cut=int(after["cut"] - before["cut"]),
+        )
+    return finished, figures
 
 
-def ollama_settings(host: str, seed: int = SEED) -> Callable[[str], LLMSettings]:
+def ollama_settings(host: str, seed: int = SEED) -> Callable[..., LLMSettings]:
     """The seats' settings on an Ollama(-compatible) host: one request at a time, a fixed sampling seed."""
-    return lambda model: LLMSettings(
-        model=model, host=host, timeout_s=CALL_TIMEOUT_S, parallel=1, options=OllamaOptions(seed=seed)
-    )
+    return llm_settings(host, "ollama", seed)
+
+
+def llm_settings(host: str, backend: str, seed: int = SEED) -> Callable[..., LLMSettings]:
+    """The seats' settings on `host` for `backend` ("ollama" or "openai"), as `build_agents` asks for them.
+
+    Takes the model and, if given, the backend the seat spec named (`actors.specs` passes it once seats
+    have more than one backend); `backend` is left out of the settings for Ollama, its default.
+    """
+
+    def settings(model: str, *_named_backend: object) -> LLMSettings:
+        fields: dict[str, Any] = {
+            "model": model,
+            "host": host,
+            "timeout_s": CALL_TIMEOUT_S,
+            "parallel": 1,
+            "options": OllamaOptions(seed=seed),
+        }
+        if backend != "ollama":
+            fields["backend"] = backend
+        return LLMSettings(**fields)
+
+    return settings
 
 
 def figures_of(
@@ -157,6 +216,7 @@ def figures_from(
         gave_up=kinds["gave_up"],
         faults=len(reasons),
         fault_kinds=dict(sorted(kinds.items())),
+        invalid_because=dict(Counter(w for w in map(invalid_because, reasons) if w).most_common()),
         prompt_tokens=int(sum(u.get("prompt_tokens", 0) for u in usage)),
         completion_tokens=int(sum(u.get("completion_tokens", 0) for u in usage)),
         model_s=round(sum(u.get("latency_s", 0.0) for u in usage), 3),

@@ -40,6 +40,10 @@ def test_the_tiers_game_finishes_and_its_figures_add_up():
     assert figures.fault_kinds.get("illegal", 0) == 0
     assert set(figures.fault_kinds) <= {"invalid_first", "invalid_retry", "gave_up"}
     assert figures.faults == sum(figures.fault_kinds.values())
+    invalid = figures.fault_kinds["invalid_first"] + figures.fault_kinds.get("invalid_retry", 0)
+    assert figures.invalid_because == {
+        "the reply is not valid JSON (Expecting value at character N)": invalid
+    }
     assert figures.actions >= figures.decisions - figures.gave_up
     assert figures.s_per_call > 0
     assert figures.as_dict()["s_per_call"] == round(figures.s_per_call, 3)
