@@ -41,9 +41,10 @@ def test_the_tiers_game_finishes_and_its_figures_add_up():
     assert set(figures.fault_kinds) <= {"invalid_first", "invalid_retry", "gave_up"}
     assert figures.faults == sum(figures.fault_kinds.values())
     invalid = figures.fault_kinds["invalid_first"] + figures.fault_kinds.get("invalid_retry", 0)
-    assert figures.invalid_because == {
-        "the reply is not valid JSON (Expecting value at character N)": invalid
-    }
+    # Every invalid reply was the same garbage: one reason (in our parser's words), counted each time.
+    [(reason, count)] = figures.invalid_because.items()
+    assert "JSON" in reason
+    assert count == invalid
     assert figures.actions >= figures.decisions - figures.gave_up
     assert figures.s_per_call > 0
     assert figures.as_dict()["s_per_call"] == round(figures.s_per_call, 3)
