@@ -19,8 +19,10 @@ from pathlib import Path
 import pytest
 
 from tests.llm_real.llama_backend import (
+    CONTEXT_TOKENS,
     LlamaBackend,
     assemble_model,
+    default_threads,
     file_digest,
     missing_packages,
     write_tokenizer_config,
@@ -95,7 +97,10 @@ def openai_server(model_path: Path, tmp_path_factory: pytest.TempPathFactory) ->
         "--hf_tokenizer_config_path",
         str(write_tokenizer_config(folder)),
         "--n_ctx",
-        "4096",
+        str(CONTEXT_TOKENS),
+        # Its default is half the cores (1 on a 2-core machine): the same threads as the front's backend.
+        "--n_threads",
+        str(default_threads()),
         "--host",
         "127.0.0.1",
         "--port",
@@ -110,6 +115,7 @@ def openai_server(model_path: Path, tmp_path_factory: pytest.TempPathFactory) ->
         with log_path.open("w") as log:
             for line in process.stderr:
                 log.write(line)
+                log.flush()  # readable while the tier runs
                 lines.append(line)
                 if "Uvicorn running on" in line:
                     ready.set()

@@ -68,6 +68,11 @@ def file_digest(path: Path) -> str:
     return f"sha256:{digest.hexdigest()}"
 
 
+def default_threads() -> int:
+    """Threads to generate with: every core, up to 4 (more buys little on a model this small)."""
+    return max(1, min(os.cpu_count() or 1, 4))
+
+
 class LlamaBackend:
     """llama-cpp-python over one GGUF; `generate` is not thread-safe (the front serialises it)."""
 
@@ -76,7 +81,7 @@ class LlamaBackend:
     ) -> None:
         from llama_cpp import Llama  # noqa: PLC0415 - optional: see the module docstring
 
-        threads = n_threads or max(1, min(os.cpu_count() or 1, 4))
+        threads = n_threads or default_threads()
         self.path = model_path
         self._llama = Llama(model_path=str(model_path), n_ctx=n_ctx, n_threads=threads, verbose=False)
 

@@ -27,6 +27,11 @@ MODEL = "gemma3-270m"
 PRESET = "aiwolf-5"  # the smallest preset: 5 seats (werewolf, possessed, seer, 2 villagers)
 #: Two days and one speaking round a day keep a game to ~20-30 decisions (a few minutes of model time).
 RULES = ("max_days=2", "discussion_rounds=1")
+#: The OpenAI-compatible game is one day: llama-cpp-python's server cannot take our reply schema, so its
+#: replies run on (a generic JSON grammar is also slower to sample: ~25 s a call seen with 1 thread).
+OPENAI_RULES = ("max_days=1", "discussion_rounds=1")
+#: Its replies' token bound (num_predict): a valid reply takes ~30 tokens; a rambling one is cut here.
+OPENAI_REPLY_TOKENS = 128
 SEED = 13
 PHASE_S = 600.0  # each phase's deadline: generous, so a slow machine never turns answers into defaults
 GAME_S = 1500.0  # bound on the whole game
@@ -108,9 +113,9 @@ class Figures:
         }
 
 
-def game_config() -> GameConfig:
-    """The tier's game: the smallest preset, two days, one speaking round."""
-    return build_config(PRESET, rules=RULES)
+def game_config(rules: tuple[str, ...] = RULES) -> GameConfig:
+    """The tier's game: the smallest preset, two days (by default), one speaking round."""
+    return build_config(PRESET, rules=rules)
 
 
 def play_real_game(
@@ -120,16 +125,18 @@ def play_real_game(
     backend: str,
     seed: int = SEED,
     front: OllamaFront | None = None,
+    rules: tuple[str, ...] = RULES,
+    wait_s: float = GAME_S,
 ) -> tuple[GameFinished, Figures]:
     """Play the tier's game with every seat `spec` (e.g. `ollama:gemma3-270m`); return it and its figures.
 
     With `front` (the server the seats talk to), the figures include what it counted for this game.
     """
-    config = game_config()
+    config = game_config(rules)
     agents = build_agents(config, seat_specs(config, spec), seed=seed, key=None, llm_settings=settings)
     before = front.totals() if front is not None else None
     started = time.perf_counter()
-    finished = play_game(config, agents, seed=seed, timeout_s=PHASE_S, wait_s=GAME_S)
+    finished = play_game(config, agents, seed=seed, timeout_s=PHASE_S, wait_s=wait_s)
     wall = time.perf_counter() - started
     figures = figures_of(finished, config, backend=backend, model=spec.partition(":")[2], wall_s=wall)
     if front is not None and before is not None:
@@ -147,7 +154,9 @@ def ollama_settings(host: str, seed: int = SEED) -> Callable[..., LLMSettings]:
     return llm_settings(host, "ollama", seed)
 
 
-def llm_settings(host: str, backend: str, seed: int = SEED) -> Callable[..., LLMSettings]:
+def llm_settings(
+    host: str, backend: str, seed: int = SEED, num_predict: int | None = None
+) -> Callable[..., LLMSettings]:
     """The seats' settings on `host` for `backend` ("ollama" or "openai"), as `build_agents` asks for them.
 
     Takes the model and, if given, the backend the seat spec named (`actors.specs` passes it once seats
@@ -160,7 +169,7 @@ def llm_settings(host: str, backend: str, seed: int = SEED) -> Callable[..., LLM
             "host": host,
             "timeout_s": CALL_TIMEOUT_S,
             "parallel": 1,
-            "options": OllamaOptions(seed=seed),
+            "options": OllamaOptions(seed=seed, num_predict=num_predict),
         }
         if backend != "ollama":
             fields["backend"] = backend
