@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import time
 from collections import Counter
 from collections.abc import Sequence
@@ -80,10 +79,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         because.update(f.invalid_because)
     command = "python -m bench.llm_real --write-docs" + (f" --games {args.games}" if args.games != 1 else "")
     lines = [
-        f"Measured {time.strftime('%Y-%m-%d')} on {machine()}, Python {platform.python_version()}, "
-        f"llama-cpp-python {llama_cpp_version()}; reproduce with `{command}`"
-        + (f" (label: {args.label})" if args.label else "")
-        + ".",
+        f"Measured {time.strftime('%Y-%m-%d')} on {machine()}, llama-cpp-python {llama_cpp_version()}; "
+        f"reproduce with `{command}`" + (f" (label: {args.label})" if args.label else "") + ".",
         "",
         f"{MODEL} (Gemma 3 270M base, Q4_K_M, {path.stat().st_size / 1e6:.0f} MB; loaded in {load_s:.1f} s) "
         f"in llama.cpp behind the Ollama-compatible front of tests/llm_real/; {PRESET} with "

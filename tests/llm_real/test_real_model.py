@@ -25,6 +25,8 @@ from tests.llm_real.real_game import (
     CALL_TIMEOUT_S,
     GAME_S,
     MODEL,
+    OPENAI_REPLY_TOKENS,
+    OPENAI_RULES,
     PRESET,
     SEED,
     Figures,
@@ -117,7 +119,13 @@ def openai_backend_missing() -> bool:
 def test_a_whole_game_on_the_real_model_through_an_openai_compatible_server(openai_server: str):
     """llama-cpp-python's own server: speaks OpenAI's API but refuses `json_schema` response formats
     (only "text" and "json_object"), so the seats must fall back on prompting plus the parser."""
-    _, figures = play_real_game(f"openai:{MODEL}", llm_settings(openai_server, "openai"), backend="openai")
+    _, figures = play_real_game(
+        f"openai:{MODEL}",
+        llm_settings(openai_server, "openai", num_predict=OPENAI_REPLY_TOKENS),
+        backend="openai",
+        rules=OPENAI_RULES,
+        wait_s=OPENAI_GAME_S,
+    )
     save(figures, "openai")
     assert_played_legally(figures)
 
