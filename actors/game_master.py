@@ -202,9 +202,11 @@ class GameMasterActor(pykka.ThreadingActor):
         self._advance()
 
     def _take_report(self, player: PlayerId, report: AgentReport) -> None:
-        """What an agent reports beside its action: faults, private reasoning, usage (LLM seats)."""
+        """What an agent reports beside its action: faults, private thinking and reasoning, usage."""
         for fault in report.faults:
             self._game.note_fault(player, fault)
+        if report.thinking:  # a reasoning model's thinking: as private as its reasoning
+            self._game.note_reasoning(player, f"(thinking) {report.thinking}")
         if report.reasoning:
             self._game.note_reasoning(player, report.reasoning)
         if report.usage is not None:

@@ -75,23 +75,35 @@ class RequestAction:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Usage:
-    """What one decision cost an LLM seat: calls to the server, re-asks, tokens, seconds waited."""
+    """What one decision cost an LLM seat: calls to the server, re-asks, tokens, seconds waited.
+
+    `completion_tokens` includes a reasoning model's thinking (both Ollama's `eval_count` and an
+    OpenAI-compatible `usage.completion_tokens` count it); `thinking_chars` is the thinking's size and
+    `thinking_tokens` its share of the tokens when the server says it (OpenAI-compatible servers only).
+    """
 
     calls: int = 0
     retries: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
     latency_s: float = 0.0
+    thinking_chars: int = 0
+    thinking_tokens: int = 0
 
     def as_dict(self) -> dict[str, float]:
-        """By name, as summed per seat into `GameFinished.usage` and logged."""
-        return {
+        """By name, as summed per seat into `GameFinished.usage` and logged (thinking: only if any)."""
+        out: dict[str, float] = {
             "calls": self.calls,
             "retries": self.retries,
             "prompt_tokens": self.prompt_tokens,
             "completion_tokens": self.completion_tokens,
             "latency_s": self.latency_s,
         }
+        if self.thinking_chars:
+            out["thinking_chars"] = self.thinking_chars
+        if self.thinking_tokens:
+            out["thinking_tokens"] = self.thinking_tokens
+        return out
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -104,6 +116,10 @@ class AgentReport:
         usage: what the decision cost.
         model: the model that decided.
         fallback: the built-in agent decided instead (the server failed the seat or this call).
+        repairs: how a reply was read leniently (code fence removed, control characters accepted...):
+            not faults, logged only.
+        thinking: what a reasoning model thought before answering (Ollama's `think`), private like
+            `reasoning`.
     """
 
     faults: tuple[str, ...] = ()
@@ -111,6 +127,8 @@ class AgentReport:
     usage: Usage | None = None
     model: str | None = None
     fallback: bool = False
+    repairs: tuple[str, ...] = ()
+    thinking: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """The report as the game log's `answer` line carries it (`detail`)."""
@@ -121,6 +139,10 @@ class AgentReport:
             out["usage"] = self.usage.as_dict()
         if self.fallback:
             out["fallback"] = True
+        if self.repairs:
+            out["repairs"] = list(self.repairs)
+        if self.thinking is not None:
+            out["thinking"] = self.thinking
         return out
 
 

@@ -41,19 +41,45 @@ class Scheduler(Protocol):
         ...
 
 
+COMPACT_AT = 64  # heap entries below which cancelled ones are left until they fall due
+
+
 @dataclass(order=True)
 class _Entry:
     due: float
     order: int
-    recipient: Recipient = field(compare=False)
+    recipient: Recipient | None = field(compare=False)
     message: Any = field(compare=False)
     cancelled: bool = field(default=False, compare=False)
 
     def cancel(self) -> None:
+        # A game master re-arms its deadline every phase and cancels the old one, which stays in the
+        # heap until it would have fallen due (minutes): it must not keep the actor and message alive.
         self.cancelled = True
+        self.recipient = self.message = None
+
+
+class _Heap:
+    """A timer heap that drops cancelled entries once they are half of it (amortised O(1) a push)."""
+
+    def __init__(self) -> None:
+        self.entries: list[_Entry] = []
+        self._compact_at = COMPACT_AT
+
+    def push(self, entry: _Entry) -> None:
+        if len(self.entries) >= self._compact_at:
+            self.entries = [e for e in self.entries if not e.cancelled]
+            heapq.heapify(self.entries)
+            self._compact_at = max(COMPACT_AT, 2 * len(self.entries))
+        heapq.heappush(self.entries, entry)
+
+    def pop(self) -> _Entry:
+        return heapq.heappop(self.entries)
 
 
 def _deliver(entry: _Entry) -> None:
+    if entry.recipient is None:  # cancelled after it was taken from the heap
+        return
     try:
         entry.recipient.tell(entry.message)
     except pykka.ActorDeadError:  # a dead actor must not kill the timer thread; the message is moot
@@ -65,7 +91,7 @@ class ThreadingScheduler:
 
     def __init__(self) -> None:
         """Start the timer thread."""
-        self._heap: list[_Entry] = []
+        self._heap = _Heap()
         self._counter = itertools.count()
         self._cond = threading.Condition()
         self._closed = False
@@ -80,9 +106,14 @@ class ThreadingScheduler:
         """Deliver `message` to `recipient` in `delay_s` seconds."""
         entry = _Entry(time.monotonic() + delay_s, next(self._counter), recipient, message)
         with self._cond:
-            heapq.heappush(self._heap, entry)
+            self._heap.push(entry)
             self._cond.notify()
         return entry
+
+    def held(self) -> int:
+        """Timers the heap holds now, cancelled ones not yet dropped included."""
+        with self._cond:
+            return len(self._heap.entries)
 
     def close(self) -> None:
         """Stop delivering and join the thread; pending messages are dropped."""
@@ -94,12 +125,13 @@ class ThreadingScheduler:
     def _loop(self) -> None:
         while True:
             with self._cond:
-                while not self._closed and (not self._heap or self._heap[0].due > time.monotonic()):
-                    timeout = self._heap[0].due - time.monotonic() if self._heap else None
+                heap = self._heap
+                while not self._closed and (not heap.entries or heap.entries[0].due > time.monotonic()):
+                    timeout = heap.entries[0].due - time.monotonic() if heap.entries else None
                     self._cond.wait(timeout)
                 if self._closed:
                     return
-                entry = heapq.heappop(self._heap)
+                entry = heap.pop()
             if not entry.cancelled:
                 _deliver(entry)
 
@@ -110,7 +142,7 @@ class ManualScheduler:
     def __init__(self) -> None:
         """Start the clock at 0."""
         self._now = 0.0
-        self._heap: list[_Entry] = []
+        self._heap = _Heap()
         self._counter = itertools.count()
         self._lock = threading.Lock()
         self._added = threading.Condition(self._lock)
@@ -123,27 +155,32 @@ class ManualScheduler:
         """Record a message due at now + `delay_s`."""
         with self._lock:
             entry = _Entry(self._now + delay_s, next(self._counter), recipient, message)
-            heapq.heappush(self._heap, entry)
+            self._heap.push(entry)
             self._added.notify_all()
         return entry
+
+    def held(self) -> int:
+        """Timers the heap holds now, cancelled ones not yet dropped included."""
+        with self._lock:
+            return len(self._heap.entries)
 
     def wait_pending(self, timeout: float) -> bool:
         """Block until at least one message is pending (True) or `timeout` seconds pass (False)."""
         with self._added:
-            return self._added.wait_for(lambda: any(not e.cancelled for e in self._heap), timeout)
+            return self._added.wait_for(lambda: any(not e.cancelled for e in self._heap.entries), timeout)
 
     def pending(self) -> list[Any]:
         """The messages still to be delivered, in due order."""
         with self._lock:
-            return [e.message for e in sorted(self._heap) if not e.cancelled]
+            return [e.message for e in sorted(self._heap.entries) if not e.cancelled]
 
     def advance(self, seconds: float) -> int:
         """Move the clock forward, delivering what falls due; returns how many messages were delivered."""
         with self._lock:
             self._now += seconds
             due = []
-            while self._heap and self._heap[0].due <= self._now:
-                due.append(heapq.heappop(self._heap))
+            while self._heap.entries and self._heap.entries[0].due <= self._now:
+                due.append(self._heap.pop())
         live = [e for e in due if not e.cancelled]
         for entry in live:
             _deliver(entry)
@@ -152,10 +189,10 @@ class ManualScheduler:
     def fire_all(self) -> int:
         """Deliver every pending message now (the clock jumps to the last due time)."""
         with self._lock:
-            last = max((e.due for e in self._heap), default=self._now)
+            last = max((e.due for e in self._heap.entries), default=self._now)
         return self.advance(max(0.0, last - self._now))
 
     def close(self) -> None:
         """Drop pending messages."""
         with self._lock:
-            self._heap.clear()
+            self._heap.entries.clear()

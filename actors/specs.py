@@ -16,17 +16,19 @@ from pydantic import ValidationError
 from actors.agents import Agent, RandomAgent
 from actors.heuristic import HeuristicAgent
 from actors.llm import PERSONAS, LLMAgent, LLMSettings, OllamaOptions
+from actors.llm.config import BACKENDS, Backend
 from actors.scripted import ScriptedAgent
 from engine import ConfigError, GameConfig, PlayerId, Rules, preset, seat_seed
 
 #: The agent specs a seat takes; `remote` is a seat for an agent that connects over the network.
-AGENT_KINDS = ("heuristic", "random", "scripted:PATH", "ollama:MODEL", "remote")
+AGENT_KINDS = ("heuristic", "random", "scripted:PATH", "ollama:MODEL", "openai:MODEL", "remote")
 REMOTE = "remote"
 
 #: (seed, seat index) -> the seat's agent; None: a remote seat.
 AgentFactory = Callable[[int, int], Agent | None]
-#: model name -> the settings of an Ollama seat (only asked for when a spec names a model).
-LLMSettingsFor = Callable[[str], LLMSettings]
+#: (model name, backend) -> the settings of an LLM seat (only asked for when a spec names a model).
+LLMSettingsFor = Callable[[str, Backend], LLMSettings]
+_EXAMPLE_MODEL = {"ollama": "llama3.2", "openai": "qwen3-8b"}
 
 
 def agent_factory(spec: str, config: GameConfig, llm_settings: LLMSettingsFor | None = None) -> AgentFactory:
@@ -44,10 +46,13 @@ def agent_factory(spec: str, config: GameConfig, llm_settings: LLMSettingsFor | 
         script = ScriptedAgent.from_file(Path(arg))  # read (and checked) once
         # Each seat plays the script from its start: a script's position is its own seat's.
         return lambda _seed, _i: ScriptedAgent(script.steps, name=script.name)
-    if kind == "ollama":
+    if kind in BACKENDS:
+        backend: Backend = "openai" if kind == "openai" else "ollama"
         if not arg:
-            raise ValueError("ollama needs a model: ollama:MODEL (e.g. ollama:llama3.2)")
-        settings = (llm_settings or (lambda model: LLMSettings(model=model)))(arg)
+            raise ValueError(f"{kind} needs a model: {kind}:MODEL (e.g. {kind}:{_EXAMPLE_MODEL[kind]})")
+        settings = (llm_settings or (lambda model, backend: LLMSettings(model=model, backend=backend)))(
+            arg, backend
+        )
         return lambda seed, i: LLMAgent(
             settings, config, persona=PERSONAS[(seed + i) % len(PERSONAS)], fallback=HeuristicAgent(seed)
         )

@@ -16,7 +16,8 @@ Commands (stdin, one JSON object a line):
 - `{"cmd": "quit"}`: finish the games in progress, report `{"cpu_s": ...}` and exit.
 
 `AgentPool` is the parent's side: it starts this process (pinned to a CPU if asked), sends commands
-and reads reports with bounded waits (a reader thread drains the pipe as reports come).
+and reads reports with bounded waits (a reader thread, bench/jsonlines.py, drains the pipe as reports
+come).
 
 Reports (stdout, one JSON object a line), once every seat of a game is done: `{"game": ID, "seats":
 {PLAYER: {"events", "requests", "over", "error"}}, "ack_ms": [...]}`. `ack_ms` is, for each answer,
@@ -29,12 +30,10 @@ from __future__ import annotations
 
 import json
 import os
-import queue
 import random
 import socket
 import subprocess
 import sys
-import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,6 +42,8 @@ from typing import Any
 import trio
 from wsproto import ConnectionType, WSConnection
 from wsproto.events import AcceptConnection, CloseConnection, Ping, RejectConnection, Request, TextMessage
+
+from bench.jsonlines import JsonLines
 
 HOST = "127.0.0.1"
 SPEECH = 20  # repetitions of a ~20-character phrase: about 400 characters a speech
@@ -228,15 +229,8 @@ class AgentPool:
         )
         if cpu is not None and hasattr(os, "sched_setaffinity"):
             os.sched_setaffinity(self.process.pid, {cpu})
-        self._reports: queue.Queue[dict[str, Any] | None] = queue.Queue()
-        self._reader = threading.Thread(target=self._read, name="agentpool-reports", daemon=True)
-        self._reader.start()
-
-    def _read(self) -> None:
         assert self.process.stdout is not None
-        for line in self.process.stdout:
-            self._reports.put(json.loads(line))
-        self._reports.put(None)  # the pool exited
+        self._reports = JsonLines(self.process.stdout, name="agentpool-reports")
 
     def play(self, game_id: str, port: int, seed: int, seats: list[tuple[str, str]]) -> None:
         """Ask the pool to play these seats (player, token) of one game."""
@@ -245,8 +239,8 @@ class AgentPool:
     def report(self, timeout: float) -> dict[str, Any]:
         """The next report; raises TimeoutError if none comes within `timeout` seconds."""
         try:
-            report = self._reports.get(timeout=timeout)
-        except queue.Empty:
+            report = self._reports.next(timeout)
+        except TimeoutError:
             raise TimeoutError(f"no report from the agent pool within {timeout} s") from None
         if report is None:
             raise RuntimeError(f"the agent pool exited ({self.process.poll()})")
@@ -266,7 +260,7 @@ class AgentPool:
             self.process.kill()
         finally:
             self.process.wait(timeout)
-            self._reader.join(timeout)
+            self._reports.join(timeout)
         return cpu
 
     def _send(self, command: dict[str, Any]) -> None:

@@ -47,12 +47,12 @@ from engine.events import (
     to_player,
 )
 from engine.game import Game
-from engine.ids import Phase, PlayerId, Role, Team
 from engine.observation import Observation, may_see
 from engine.outcome import Outcome, Termination
 from engine.record import ReplayError, replay, to_record
 from engine.roles import ROLE_SPECS, RoleSpec, parse_role
 from engine.seeding import DEFAULT_SEED_BITS, HOST_SECRET_BYTES, game_key, seat_seed
+from engine.vocabulary import Phase, PlayerId, Role, Team
 
 __all__ = [
     "DEFAULT_NAMES",

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, ClassVar
 
-from engine.ids import PlayerId
+from engine.vocabulary import PlayerId
 
 
 class ActionKind(StrEnum):

@@ -12,8 +12,8 @@ from enum import StrEnum
 from typing import Any
 
 from engine.errors import ConfigError
-from engine.ids import PlayerId, Role
 from engine.roles import ROLE_SPECS, parse_role
+from engine.vocabulary import PlayerId, Role
 
 #: The longest speech any game may allow, in characters: the network protocol carries this much at most
 #: (net/protocol.py MAX_TEXT), escaped JSON included, within its message size limit.

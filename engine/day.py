@@ -22,8 +22,8 @@ from engine.events import (
     Spoke,
     VotesRevealed,
 )
-from engine.ids import Phase, PlayerId
 from engine.night import hunter_steps
+from engine.vocabulary import Phase, PlayerId
 from engine.voting import leaders, tally
 
 if TYPE_CHECKING:

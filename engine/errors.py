@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from engine.actions import Action
-    from engine.ids import PlayerId
+    from engine.vocabulary import PlayerId
 
 
 class WerewolfError(Exception):

@@ -12,7 +12,7 @@ from enum import StrEnum
 from typing import Any, ClassVar
 
 from engine.actions import Action, action_to_dict
-from engine.ids import Phase, PlayerId, Role, Team
+from engine.vocabulary import Phase, PlayerId, Role, Team
 
 
 class Scope(StrEnum):

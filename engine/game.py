@@ -64,12 +64,12 @@ from engine.events import (
     WolvesMet,
     to_player,
 )
-from engine.ids import TURN_PHASES, Phase, PlayerId, Role, Team
 from engine.observation import Observation, Routing
 from engine.outcome import Outcome, Termination
 from engine.roles import ROLE_SPECS
 from engine.seeding import stream_seed
 from engine.snapshot import snapshot_of
+from engine.vocabulary import TURN_PHASES, Phase, PlayerId, Role, Team
 
 ABSTAIN_CHOICE = Choice(ActionKind.ABSTAIN)
 _NO_POTIONS = (False, False)

@@ -31,7 +31,7 @@ from engine.events import (
     WolvesChose,
     WolvesMet,
 )
-from engine.ids import Phase, Team
+from engine.vocabulary import Phase, Team
 
 
 def _game_started(e: GameStarted) -> str:

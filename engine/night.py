@@ -28,9 +28,9 @@ from engine.events import (
     WolvesChose,
     to_player,
 )
-from engine.ids import Phase, PlayerId
 from engine.outcome import Termination
 from engine.roles import ROLE_SPECS
+from engine.vocabulary import Phase, PlayerId
 from engine.voting import leaders, tally
 
 if TYPE_CHECKING:

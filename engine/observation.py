@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from engine.events import Audience, Event, Scope
-from engine.ids import Phase, PlayerId, Role, Team
+from engine.vocabulary import Phase, PlayerId, Role, Team
 
 
 @dataclass(slots=True, kw_only=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from engine.ids import Team
+from engine.vocabulary import Team
 
 
 class Termination(StrEnum):

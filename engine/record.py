@@ -15,8 +15,8 @@ from engine.config import GameConfig
 from engine.errors import WerewolfError
 from engine.events import event_to_dict
 from engine.game import Game
-from engine.ids import PlayerId, Role
 from engine.outcome import Outcome
+from engine.vocabulary import PlayerId, Role
 
 RECORD_FORMAT = 1
 

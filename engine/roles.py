@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from engine.actions import ActionKind
-from engine.ids import Role, Team
+from engine.vocabulary import Role, Team
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -11,8 +11,8 @@ from dataclasses import fields
 
 from engine.actions import ActionKind
 from engine.config import PRESETS, RULE_DOCS, Discussion, GameConfig, Reveal, Rules, TiePolicy, VoteRule
-from engine.ids import Role
 from engine.roles import ROLE_SPECS
+from engine.vocabulary import Role
 
 
 def _vote_sentence(rules: Rules) -> str:

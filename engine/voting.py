@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from engine.ids import PlayerId
+from engine.vocabulary import PlayerId
 
 
 def tally(

@@ -161,6 +161,10 @@ class Admission:
         """Nothing is counted yet."""
         self.limits = limits
         self.connections = 0
+        #: The most connections open at once since `net.memory.keep_memory` last reset it.
+        self.peak_connections = 0
+        #: Times memory was given back to the system after a crowd had gone (net/memory.py).
+        self.memory_returns = 0
         self.handshakes = 0
         self.spectators = 0
         self.by_address: Counter[str] = Counter()
@@ -181,6 +185,7 @@ class Admission:
         if self.handshakes_by_address[address] >= limits.max_handshakes_per_address:
             return self.refused("address handshakes")
         self.connections += 1
+        self.peak_connections = max(self.peak_connections, self.connections)
         self.by_address[address] += 1
         self.handshakes += 1
         self.handshakes_by_address[address] += 1

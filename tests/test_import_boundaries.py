@@ -108,7 +108,7 @@ def test_checker_reports_forbidden_imports_in_actors() -> None:
 
 def test_checker_allows_only_stdlib_in_engine() -> None:
     source = (
-        "from __future__ import annotations\nimport os.path\nfrom engine.ids import PlayerId\n"
+        "from __future__ import annotations\nimport os.path\nfrom engine.vocabulary import PlayerId\n"
         "from .rules import tally\nimport pydantic\nfrom trio import sleep\n"
     )
     found = violations(RULES_BY_PACKAGE["engine"], imports_in_source(source, "engine/bad.py"))

@@ -9,6 +9,7 @@ seat was allowed to see; when it outgrows the budget, the oldest part is cut dow
 from __future__ import annotations
 
 from actors.llm.personas import Persona
+from actors.llm.reply import speech_limit
 from engine import ROLE_SPECS, ActionKind, Choice, Event, GameConfig, Observation, Phase
 from engine.events import (
     DayBroke,
@@ -95,10 +96,11 @@ def history(events: tuple[Event, ...], budget: int) -> str:
     return "Earlier (key facts only):\n" + summary + "\n\nRecently:\n" + "\n".join(reversed(recent))
 
 
-def _describe(choice: Choice) -> str:
+def _describe(choice: Choice, speech_chars: int | None = None) -> str:
     match choice.kind:
         case ActionKind.SPEAK:
-            return f'"speak": say something (at most {choice.max_chars} characters) in "speech"'
+            limit = speech_limit(choice, speech_chars)
+            return f'"speak": say something (at most {limit} characters) in "speech"'
         case ActionKind.BID:
             return f'"bid": an integer from 0 to {choice.max_bid} in "bid"'
         case ActionKind.ABSTAIN:
@@ -107,7 +109,9 @@ def _describe(choice: Choice) -> str:
             return f'"{kind.value}": one of {", ".join(choice.targets)} in "target"'
 
 
-def decision_prompt(obs: Observation, choices: tuple[Choice, ...], budget: int) -> str:
+def decision_prompt(
+    obs: Observation, choices: tuple[Choice, ...], budget: int, *, speech_chars: int | None = None
+) -> str:
     """The history, the seat's private state and the decision to make now."""
     private = []
     if obs.heal_left or obs.poison_left:
@@ -121,6 +125,32 @@ def decision_prompt(obs: Observation, choices: tuple[Choice, ...], budget: int) 
         *private,
         _PHASE_TASK.get(obs.phase, "Decide."),
         'Set "action" to one of:',
-        *(f"- {_describe(c)}" for c in choices),
+        *(f"- {_describe(c, speech_chars)}" for c in choices),
     ]
     return "\n".join(parts)
+
+
+def retry_prompt(
+    error: str,
+    choices: tuple[Choice, ...],
+    *,
+    cut: bool,
+    reasoning_chars: int,
+    speech_chars: int | None = None,
+) -> str:
+    """The short follow-up after an invalid reply: the error quoted, the allowed values listed again.
+
+    It replaces the previous follow-up (the conversation does not grow with each re-ask), and a reply
+    cut by the length bound is told to be shorter, since the same bound applies again.
+    """
+    lines = [f"That reply is invalid: {error}."]
+    if cut:
+        lines.append(
+            f'It was cut off at the length limit: answer shorter, with "reasoning" under {reasoning_chars} '
+            "characters (one sentence is enough)."
+        )
+    lines += [
+        'Answer with one JSON object and nothing else. Set "action" to one of:',
+        *(f"- {_describe(c, speech_chars)}" for c in choices),
+    ]
+    return "\n".join(lines)

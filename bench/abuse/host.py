@@ -36,6 +36,7 @@ from bench.abuse.attacks import raise_open_files
 from bench.agentpool import AgentPool
 from engine import preset
 from net.game_network import GameNetwork
+from net.memory import use_system_allocator
 from net.server import NetworkServer, ServerConfig
 
 CONFIG = preset("classic-8")
@@ -131,6 +132,7 @@ def emit(report: dict[str, Any]) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    use_system_allocator()  # as run.py does (net/memory.py)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cpu", type=int, help="pin this process (the server) to this CPU")
     parser.add_argument("--pool-cpu", type=int, help="pin the agent pool to this CPU")

@@ -1,7 +1,8 @@
 """The abuse benchmark's child processes, as seen from the bench: the server host and an attacker.
 
-Both speak JSON lines: commands on stdin, reports on stdout (drained at once by a reader thread, so a
-full pipe never blocks the child); stderr goes to a log file whose tail is shown if a child fails.
+Both speak JSON lines: commands on stdin, reports on stdout (drained at once by a reader thread,
+bench/jsonlines.py, so a full pipe never blocks the child); stderr goes to a log file whose tail is
+shown if a child fails.
 Every wait is bounded; `stop()` ends the child politely, then kills it, and always reaps it.
 """
 
@@ -10,16 +11,15 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import queue
 import signal
 import subprocess
 import sys
-import threading
 from dataclasses import asdict
 from pathlib import Path
 from typing import IO, Any
 
 from bench.abuse.attacks import READY_S, Plan
+from bench.jsonlines import JsonLines
 
 ROOT = Path(__file__).resolve().parents[2]
 START_S = 60.0
@@ -48,22 +48,14 @@ class Child:
         if cpu is not None:
             with contextlib.suppress(OSError):
                 os.sched_setaffinity(self.process.pid, {cpu})
-        self._lines: queue.Queue[dict[str, Any] | None] = queue.Queue()
-        self._reader = threading.Thread(target=self._read, name=f"abuse-{command[1]}", daemon=True)
-        self._reader.start()
-
-    def _read(self) -> None:
         assert self.process.stdout is not None
-        for line in self.process.stdout:
-            if line.strip():
-                self._lines.put(json.loads(line))
-        self._lines.put(None)
+        self._reports = JsonLines(self.process.stdout, name=f"abuse-{command[1]}")
 
     def read(self, timeout: float) -> dict[str, Any]:
         """The next report; RuntimeError (with the log's tail) if none comes in time or the child died."""
         try:
-            report = self._lines.get(timeout=timeout)
-        except queue.Empty:
+            report = self._reports.next(timeout)
+        except TimeoutError:
             raise RuntimeError(f"no answer within {timeout:.0f} s\n{self.tail()}") from None
         if report is None:
             raise RuntimeError(f"exited with {self.process.wait(STOP_S)}\n{self.tail()}")
@@ -91,7 +83,7 @@ class Child:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait(timeout)
-        self._reader.join(timeout)
+        self._reports.join(timeout)
         self._log.close()
 
 

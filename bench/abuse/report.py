@@ -197,14 +197,15 @@ def repeats_table(pairs: list[dict[str, Any]]) -> list[str]:
     """Every pair's own figures."""
     rows = [
         "| attack | repeat | control: games, median ms | attack: games, median ms "
-        "| `/healthz` p99 ms, control / attack | RSS MiB, control / peak / after | open files at ready "
+        "| `/healthz` p99 ms, control / attack | RSS MiB, control / peak / at once / after "
+        "| open files at ready "
         "| `/stats` clients at ready | attack in place after |",
         "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for p in pairs:
         c, a, after = p["control"], p["attack"], p["after"]
         ready = a["at_ready"]
-        rss = (c["rss_kib"], a["peak"]["rss_kib"], after["rss_kib"])
+        rss = (c["rss_kib"], a["peak"]["rss_kib"], after.get("rss_at_once_kib", 0), after["rss_kib"])
         cells = [
             LABELS.get(p["kind"], p["kind"]),
             str(p["repeat"]),

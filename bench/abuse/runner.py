@@ -10,7 +10,9 @@ warm-up game, then
    files and `/stats` are read, then games back to back for `window_s` while it goes on; then the
    attacker is told to stop (it closes everything and reports its tally);
 3. **after**: wait until the server holds no more open files than after the control games (plus a
-   few; at most `settle_s`), play one more game, read the RSS.
+   few; at most `settle_s`), play one game and read the RSS (*at once*), then games back to back for
+   `window_s` again and read the RSS (*after*): the server gives memory back once a crowd of
+   connections has gone, within a few seconds (net/memory.py).
 """
 
 from __future__ import annotations
@@ -126,8 +128,16 @@ def run_pair(kind: str, settings: Settings, log_dir: Path) -> dict[str, Any]:
             time.sleep(SETTLE_BEAT_S)
         settle_s = time.perf_counter() - left
         sampler.phase = "after"
-        after = _window(host, replace(settings, window_s=0.0))
-        after.update(rss_kib=rss_kib(host.pid), fds=open_files(host.pid), settle_s=round(settle_s, 2))
+        first = _window(host, replace(settings, window_s=0.0))
+        at_once = rss_kib(host.pid)
+        after = _window(host, settings)
+        after["games"] = first["games"] + after["games"]
+        after.update(
+            rss_kib=rss_kib(host.pid),
+            rss_at_once_kib=at_once,
+            fds=open_files(host.pid),
+            settle_s=round(settle_s, 2),
+        )
         after["health"] = sampler.health_summary("leaving", "after")
         result["after"] = after
     finally:

@@ -451,3 +451,25 @@ def test_an_agents_report_becomes_faults_reasoning_and_usage():
             "latency_s": 0.5 * n,
         }
     }
+
+
+class _Thinker(_Reporter):
+    """A local agent whose model thinks before answering (a reasoning model's `thinking`)."""
+
+    def decide(self, observation, choices):
+        action = super().decide(observation, choices)
+        self.last_report = AgentReport(thinking=f"hmm #{self.decisions}", reasoning=f"so #{self.decisions}")
+        return action
+
+
+def test_a_seats_thinking_becomes_private_reasoning_for_the_game_master_only():
+    config = preset("aiwolf-5")
+    thinker = _Thinker(0)
+    agents = {p: RandomAgent(i) for i, p in enumerate(config.players)}
+    agents[config.players[0]] = thinker
+    finished = play_game(config, agents, seed=4, wait_s=WAIT)
+    n = thinker.decisions
+    reasoned = [e for e in finished.record["events"] if e["type"] == "reasoned"]
+    expected = [text for i in range(1, n + 1) for text in (f"(thinking) hmm #{i}", f"so #{i}")]
+    assert [e["text"] for e in reasoned] == expected
+    assert {e["audience"] for e in reasoned} == {"game_master"}

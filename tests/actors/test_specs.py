@@ -10,6 +10,7 @@ import pytest
 from actors.agents import RandomAgent
 from actors.heuristic import HeuristicAgent
 from actors.llm import LLMAgent, LLMSettings
+from actors.llm.config import Backend
 from actors.scripted import ScriptedAgent, ScriptError
 from actors.specs import (
     REMOTE,
@@ -32,19 +33,43 @@ def test_each_kind_of_agent_spec():
     assert agent_factory("remote", CONFIG)(1, 0) is None
     assert isinstance(agent_factory("heuristic", CONFIG)(1, 0), HeuristicAgent)
     assert isinstance(agent_factory("random", CONFIG)(1, 0), RandomAgent)
-    llm = agent_factory("ollama:llama3.2", CONFIG, lambda model: LLMSettings(model=model, host="http://h:1"))
+    llm = agent_factory(
+        "ollama:llama3.2", CONFIG, lambda model, backend: LLMSettings(model=model, host="http://h:1")
+    )
     agent = llm(1, 0)
     assert isinstance(agent, LLMAgent)
     assert (agent.settings.model, agent.settings.host) == ("llama3.2", "http://h:1")
 
 
+def test_an_openai_spec_makes_an_openai_compatible_seat():
+    asked: list[tuple[str, str]] = []
+
+    def settings(model: str, backend: Backend) -> LLMSettings:
+        asked.append((model, backend))
+        return LLMSettings(model=model, backend=backend, host="http://gpu:8000/v1")
+
+    agent = agent_factory("openai:qwen3-8b", CONFIG, settings)(1, 0)
+    assert isinstance(agent, LLMAgent)
+    assert (agent.settings.backend, agent.settings.model) == ("openai", "qwen3-8b")
+    assert agent.settings.host == "http://gpu:8000/v1"
+    assert asked == [("qwen3-8b", "openai")]
+    default = agent_factory("openai:m", CONFIG)(1, 0)  # without settings: the defaults of that backend
+    assert isinstance(default, LLMAgent)
+    assert default.settings.backend == "openai"
+
+
 @pytest.mark.parametrize(
     ("spec", "message"),
     [
-        ("robot", "unknown agent 'robot' (known: heuristic, random, scripted:PATH, ollama:MODEL, remote)"),
+        (
+            "robot",
+            "unknown agent 'robot' (known: heuristic, random, scripted:PATH, ollama:MODEL, "
+            "openai:MODEL, remote)",
+        ),
         ("heuristic:x", "unknown agent 'heuristic:x'"),
         ("scripted", "scripted needs a path"),
         ("ollama", "ollama needs a model"),
+        ("openai", "openai needs a model"),
     ],
 )
 def test_bad_agent_specs_say_what_is_accepted(spec, message):

@@ -14,6 +14,8 @@ from pathlib import Path
 import pytest
 
 from tests.llm.fake_ollama import running_fake
+from tests.llm.fake_openai import MODEL as OPENAI_MODEL
+from tests.llm.fake_openai import running_openai
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -270,7 +272,8 @@ def test_llm_game_on_a_fake_ollama(tmp_path):
     assert "Agents: ollama:llama3.2 x8." in done.stdout
     assert "LLM calls" in done.stdout
     assert chats
-    assert all(c.json["options"] == {"temperature": 0} for c in chats)
+    # The option as given, and the length bound of each decision (a speech, or not)
+    assert all(c.json["options"] in ({"temperature": 0, "num_predict": n} for n in (256, 512)) for c in chats)
     lines = [json.loads(line) for line in (tmp_path / "g.jsonl").read_text().splitlines()]
     usage = next(line for line in lines if line["kind"] == "finished")["usage"]
     assert sum(u["calls"] for u in usage.values()) == len(chats)
@@ -344,3 +347,67 @@ def test_a_random_seed_is_128_bits_and_a_bad_host_secret_is_a_clear_error(tmp_pa
     assert refused.returncode == 2
     assert "readable by others" in refused.stderr
     assert "Traceback" not in refused.stderr
+
+
+OPENAI_SECRET = "sk-cli-test-9f8e7d6c5b4a3210"
+
+
+def run_with_key(*args: str) -> subprocess.CompletedProcess[str]:
+    """run.py with OPENAI_API_KEY set (and no OPENAI_BASE_URL from the caller's environment)."""
+    env = {k: v for k, v in os.environ.items() if k not in ("OPENAI_BASE_URL", "OPENAI_API_KEY")}
+    return subprocess.run(
+        [sys.executable, str(ROOT / "run.py"), *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+        check=False,
+        env={**env, "OPENAI_API_KEY": OPENAI_SECRET},
+    )
+
+
+def test_an_openai_compatible_game_finishes_and_never_writes_the_api_key(tmp_path):
+    log = tmp_path / "g.jsonl"
+    with running_openai(api_key=OPENAI_SECRET) as server:
+        done = run_with_key(
+            "--seed", "6", "--quiet", "--port", "0", "--agent", f"openai:{OPENAI_MODEL}",
+            "--openai-base-url", server.url, "--llm-parallel", "8", "--llm-think", "on", "--log", str(log),
+        )  # fmt: skip
+        chats = server.chats
+    assert done.returncode == 0, done.stderr
+    assert f"Agents: openai:{OPENAI_MODEL} x8." in done.stdout
+    assert chats
+    assert all(c.status == 200 for c in chats)
+    assert all(c.headers["authorization"] == f"Bearer {OPENAI_SECRET}" for c in chats)
+    assert all(c.json["chat_template_kwargs"] == {"enable_thinking": True} for c in chats)
+    text = log.read_text(encoding="utf-8")
+    lines = [json.loads(line) for line in text.splitlines()]
+    usage = next(line for line in lines if line["kind"] == "finished")["usage"]
+    assert sum(u["calls"] for u in usage.values()) == len(chats)
+    for where in (text, done.stdout, done.stderr):
+        assert OPENAI_SECRET not in where
+
+
+def test_a_refused_api_key_is_said_without_the_key():
+    with running_openai(api_key="sk-the-right-one") as server:
+        done = run_with_key(
+            "--seed", "2", "--quiet", "--port", "0", "--seat", f"3=openai:{OPENAI_MODEL}",
+            "--openai-base-url", server.url, "--require-llm",
+        )  # fmt: skip
+    assert done.returncode == 2
+    assert "refused the key in OPENAI_API_KEY (401)" in done.stderr
+    assert OPENAI_SECRET[:6] not in done.stderr + done.stdout
+    assert OPENAI_SECRET[-4:] not in done.stderr + done.stdout
+
+
+def test_models_lists_an_openai_compatible_server_and_suggests_a_close_name():
+    with running_openai(models=(OPENAI_MODEL, "qwen3-0.6b")) as server:
+        listed = run("models", "--openai-base-url", server.url)
+        typo = run("--seed", "2", "--quiet", "--port", "0", "--seat", "3=openai:gemma-3-207m",
+                   "--openai-base-url", server.url)  # fmt: skip
+    assert listed.returncode == 0, listed.stderr
+    assert f"2 model(s) at {server.url}:" in listed.stdout
+    assert OPENAI_MODEL in listed.stdout
+    assert typo.returncode == 0
+    assert f"did you mean {OPENAI_MODEL}?" in typo.stdout
+    assert "LLM: model 'gemma-3-207m' is not on" in typo.stdout

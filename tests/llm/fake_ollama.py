@@ -49,7 +49,10 @@ class Reply:
         content: the assistant's message (200), or the `{"error": ...}` text (other statuses).
         delay: seconds to wait before answering (ends early when the server stops).
         body: raw body sent as it is, overriding everything else (str, bytes, or JSON-able).
-        prompt_eval_count / eval_count: token counts to report (default: derived from the sizes).
+        prompt_eval_count / eval_count: token counts to report (default: derived from the sizes; the
+            thinking counts in `eval_count`, as Ollama counts it).
+        thinking: the model's thinking, returned apart from `content` (Ollama's `message.thinking`).
+        done_reason: "stop", or "length" when the reply was cut by `num_predict`.
     """
 
     status: int = 200
@@ -58,6 +61,8 @@ class Reply:
     body: Any = None
     prompt_eval_count: int | None = None
     eval_count: int | None = None
+    thinking: str | None = None
+    done_reason: str = "stop"
 
 
 Responder = Callable[[dict[str, Any], int], Reply]
@@ -216,14 +221,19 @@ class _Handler(BaseHTTPRequestHandler):
             reply.prompt_eval_count if reply.prompt_eval_count is not None else prompt_tokens(request)
         )
         record.eval_count = (
-            reply.eval_count if reply.eval_count is not None else completion_tokens(reply.content)
+            reply.eval_count
+            if reply.eval_count is not None
+            else completion_tokens(reply.content + (reply.thinking or ""))
         )
+        message = {"role": "assistant", "content": reply.content}
+        if reply.thinking is not None:
+            message["thinking"] = reply.thinking
         final = {
             "model": request["model"],
             "created_at": CREATED_AT,
-            "message": {"role": "assistant", "content": reply.content},
+            "message": message,
             "done": True,
-            "done_reason": "stop",
+            "done_reason": reply.done_reason,
             "total_duration": 1_000_000,
             "load_duration": 10_000,
             "prompt_eval_count": record.prompt_eval_count,
@@ -237,7 +247,7 @@ class _Handler(BaseHTTPRequestHandler):
         chunk = {
             "model": request["model"],
             "created_at": CREATED_AT,
-            "message": {"role": "assistant", "content": reply.content},
+            "message": message,
             "done": False,
         }
         final["message"] = {"role": "assistant", "content": ""}

@@ -6,7 +6,6 @@ import dataclasses
 import json
 import socket
 import threading
-from collections.abc import Iterator
 from typing import Any
 
 import ollama
@@ -36,7 +35,7 @@ from engine import (
 from engine.events import DayBroke, PlayerDied, Spoke, VotesRevealed
 from engine.narration import narrate
 from engine.rulesdoc import describe_rules
-from tests.llm.fake_ollama import KNOWN_MODEL, FakeOllama, Reply, Responder, running_fake, valid_content
+from tests.llm.fake_ollama import KNOWN_MODEL, Reply, Responder, valid_content
 
 CONFIG = preset("classic-8")
 WOLVES = (PlayerId("Alice"), PlayerId("Bruno"))
@@ -100,12 +99,6 @@ def make_agent(
     return agent, spy
 
 
-@pytest.fixture
-def fake() -> Iterator[FakeOllama]:
-    with running_fake() as server:
-        yield server
-
-
 def bad_first(bad: str) -> Responder:
     """A responder: `bad` on the first request, then valid replies."""
 
@@ -143,11 +136,11 @@ def test_request_carries_model_reply_schema_options_and_no_stream(fake):
     assert agent.last_report.reasoning == "thinking #0"
 
 
-def test_options_are_not_sent_when_none_is_set(fake):
+def test_only_the_length_bound_is_sent_when_no_option_is_set(fake):
     s = situation(ActionKind.KILL, WOLVES[0])
     agent, _ = make_agent(fake.url)
     agent.decide(s.obs, s.choices)
-    assert fake.chats[0].json.get("options") is None
+    assert fake.chats[0].json.get("options") == {"num_predict": 256}
 
 
 def test_system_prompt_has_the_configured_rules_the_role_and_the_wolf_teammates(fake):

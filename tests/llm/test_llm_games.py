@@ -133,7 +133,7 @@ def test_bad_replies_fault_exactly_their_seats_and_reasoning_reaches_only_the_fu
             if len(chat.messages) > 2:
                 assert seat in BAD_SEATS
                 assert chat.messages[2]["content"].startswith(GARBAGE)
-                assert "not valid JSON" in chat.messages[3]["content"]
+                assert "no JSON object" in chat.messages[3]["content"]
 
     # Reasoning: in the full view, for every decision of every seat; in no player's own stream.
     reasoned = [e for e in full.events if isinstance(e, Reasoned)]

@@ -10,28 +10,26 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
-import random
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
 from actors.agents import RandomAgent
 from actors.messages import FULL_VIEW, GameFinished
-from engine import ROLE_SPECS, Game, GameConfig, Role, preset
+from engine import Game, GameConfig, preset
 from engine.events import PlayerFaulted
 from net.client import ServerFrameModel, SpectatorClient
 from net.connection import ConnectionConfig
 from net.errors import CLOSE_GAME_OVER
 from net.game_network import GameNetwork
-from net.hosting import Host
+from net.hosting import Host, HostedGame
 from net.protocol import ErrorFrame, EventFrame, GameOver, RequestFrame, Welcome
 from net.server import NetworkServer, ServerConfig
 from tests.fakes import Collector
-from tests.net.agents import AgentThread, RecordingAgent
 from tests.net.netutil import (
     HOST,
     WAIT_S,
@@ -45,10 +43,9 @@ from tests.net.netutil import (
     receive_until,
     stats,
 )
+from tests.proof.remote_kit import GAME_WAIT_S, SECRET, RemoteAgent, audience_events, host_game
 
 CONFIG = preset("classic-8")
-GAME_WAIT_S = 60.0
-SECRET = bytes(range(32))  # fixed host secret: each seed is the same game on every run
 
 
 # ---------------------------------------------------------------------------------------- the cast
@@ -58,7 +55,7 @@ Hook = Callable[["Seat", RequestFrame], None]
 
 
 @dataclass
-class Seat(AgentThread):
+class Seat(RemoteAgent):
     """One agent thread playing one seat with a seeded random policy, speaking at the menu's limit, and
     noting every request whose `seen` count differs from the events it holds."""
 
@@ -118,47 +115,38 @@ def play(
     hooks: dict[str, Hook] | None = None,
     before_start: Callable[[GameNetwork], None] = lambda net: None,
 ) -> Played:
-    """Host one game on `server` with 8 SDK agents and 2 spectators; stops everything it started."""
-    seats: dict[str, Seat] = {}
+    """Host one game on `server` with 8 SDK agents (the kit's `host_game`) and 2 spectators that join
+    once the agents have; stops everything it started."""
     watchers: list[Watcher] = []
-    with Host(SECRET, server=server) as host:
-        game = host.open_game(config, dict.fromkeys(config.players), seed=seed, game_id=game_id)
-        try:
-            for i, (player, token) in enumerate(game.tokens.items()):
-                client = RecordingAgent(
-                    game.url(HOST, f"agent-{player}", "agent"),
-                    token=token,
-                    reconnect_delay=0.05,
-                    receive_timeout=0.2,
-                )
-                rng = random.Random(seed * 100 + i)
-                seats[player] = Seat(player, client, (hooks or {}).get(player), rng).start()
-            assert game.wait_for_agents(WAIT_S) == []
-            public = Watcher(game.url(HOST, "public-watcher", "ui"))
-            watchers.append(public)
-            full = Watcher(game.url(HOST, "full-watcher", "observer"), token=server.lobby.admin_token)
-            watchers.append(full)
-            assert public.welcomed.wait(WAIT_S)
-            assert full.welcomed.wait(WAIT_S)
-            assert game.network is not None
-            before_start(game.network)
-            start = time.monotonic()
-            game.start()
-            finished = game.wait(GAME_WAIT_S)
-            seconds = time.monotonic() - start
-            for seat in seats.values():
-                assert seat.thread is not None
-                seat.thread.join(WAIT_S)
-                assert not seat.thread.is_alive(), f"{seat.player}'s agent did not finish"
-            for watcher in watchers:
-                watcher.thread.join(WAIT_S)
-            return Played(finished, seconds, seats, public, full)
-        finally:
-            game.stop()
-            for watcher in watchers:
-                watcher.close()
-            for seat in seats.values():
-                seat.stop()  # a stuck agent: its reconnections fail once the server stops
+
+    def watch(agents: dict[str, RemoteAgent], game: HostedGame) -> None:
+        watchers.append(Watcher(game.url(HOST, "public-watcher", "ui")))
+        watchers.append(Watcher(game.url(HOST, "full-watcher", "observer"), token=server.lobby.admin_token))
+        for watcher in watchers:
+            assert watcher.welcomed.wait(WAIT_S)
+        assert game.network is not None
+        before_start(game.network)
+
+    def join_watchers() -> None:
+        for watcher in watchers:
+            watcher.thread.join(WAIT_S)
+
+    try:
+        hosted = host_game(
+            server,
+            config,
+            seed=seed,
+            remote={p: (hooks or {}).get(p) for p in config.players},
+            game_id=game_id,
+            before_start=watch,
+            after_game=join_watchers,
+            agent_type=Seat,
+        )
+    finally:
+        for watcher in watchers:
+            watcher.close()
+    seats = {p: cast(Seat, agent) for p, agent in hosted.agents.items()}
+    return Played(hosted.finished, hosted.seconds, seats, *watchers)
 
 
 @pytest.fixture
@@ -167,13 +155,6 @@ def server(make_server: Callable[[ServerConfig], NetworkServer]) -> NetworkServe
 
 
 # ---------------------------------------------------------------------------------------- expectations
-
-
-def audience_events(finished: GameFinished, roles: dict[str, Role], player: str) -> list[dict[str, Any]]:
-    """The recorded events `player` may see, in order."""
-    wolf = ROLE_SPECS[roles[player]].is_wolf
-    allowed = {"public", f"player:{player}"} | ({"wolves"} if wolf else set())
-    return [e for e in finished.record["events"] if e["audience"] in allowed]
 
 
 def payloads(frames: list[ServerFrameModel]) -> list[dict[str, Any]]:
@@ -187,7 +168,7 @@ def seqs(frames: list[ServerFrameModel]) -> list[int]:
 def assert_agent_saw_its_audience(played: Played, seat: Seat) -> None:
     assert seat.error is None, f"{seat.player}: {seat.error!r}"
     assert seat.over is not None
-    expected = audience_events(played.finished, seat.over.roles, seat.player)
+    expected = audience_events(played.finished.record, seat.over.roles, seat.player)
     assert payloads(seat.client.events) == expected, seat.player
     assert seqs(seat.client.events) == list(range(len(expected)))
     # On the wire too: each event exactly once, in order, across every connection.
@@ -449,7 +430,7 @@ def test_answers_that_are_not_applied_get_rejected_and_only_illegal_ones_fault(s
         again = clients.connect(server.port, "bruno-again", "agent")
         again.send(hello(tokens["Bruno"], resume_from=2))
         frames, code = read_to_close(again)
-        expected = audience_events(finished, over["roles"], "Bruno")
+        expected = audience_events(finished.record, over["roles"], "Bruno")
         assert (frames[0]["type"], frames[0]["resume_from"]) == ("welcome", 2)
         assert [f["seq"] for f in frames[1:-1]] == list(range(2, len(expected)))
         assert [f["event"] for f in frames[1:-1]] == expected[2:]

@@ -23,7 +23,7 @@ from actors.messages import FULL_VIEW, GameFinished
 from actors.runner import SeatOccupant
 from engine import ROLE_SPECS, GameConfig, PlayerId, Role, Termination, event_to_dict, replay
 from net.client import AgentClient
-from net.hosting import Host
+from net.hosting import Host, HostedGame
 from net.protocol import EventFrame, RequestFrame
 from net.server import NetworkServer
 from tests.fakes import Collector
@@ -88,14 +88,17 @@ def host_game(
     log_path: Path | None = None,
     game_id: str | None = None,
     full: Collector | None = None,
-    before_start: Callable[[dict[str, RemoteAgent]], None] | None = None,
+    before_start: Callable[[dict[str, RemoteAgent], HostedGame], None] | None = None,
+    after_game: Callable[[], None] | None = None,
     roles: Mapping[str, Role] | None = None,
     close: bool = False,
+    agent_type: type[RemoteAgent] = RemoteAgent,
 ) -> Hosted:
     """Play one game: `remote` seats by SDK agents over `server`, `local` ones in-process.
 
     `full` (a fresh `Collector` by default) subscribes to the full view; `before_start` sees the
-    agents, connected, just before the game starts. With `close`, the game is forgotten by the server
+    agents (of `agent_type`), connected, and the game just before it starts; `after_game` runs once the
+    agents are done, before the game's actors stop. With `close`, the game is forgotten by the server
     at the end (`HostedGame.close`), and this returns once it is. Stops everything it started (game
     actors, agent threads) whatever happens.
     """
@@ -118,10 +121,10 @@ def host_game(
                     receive_timeout=0.2,
                 )
                 rng = random.Random(seed * 100 + i)
-                agents[player] = RemoteAgent(player, client, remote[player], rng).start()
+                agents[player] = agent_type(player, client, remote[player], rng).start()
             assert game.wait_for_agents(WAIT_S) == []
             if before_start is not None:
-                before_start(agents)
+                before_start(agents, game)
             start = time.monotonic()
             game.start(
                 timeout_s=timeout_s,
@@ -135,6 +138,8 @@ def host_game(
                 assert agent.thread is not None
                 agent.thread.join(WAIT_S)
                 assert not agent.thread.is_alive(), f"{agent.player}'s agent did not finish"
+            if after_game is not None:
+                after_game()
             return Hosted(finished, seconds, agents, full, log_path)
         finally:
             game.stop()

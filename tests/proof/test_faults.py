@@ -44,6 +44,7 @@ from actors.scheduler import ManualScheduler
 from engine import Abstain, ActionKind, Choice, Observation, PlayerId, Role, preset
 from engine.actions import Action
 from engine.events import PlayerFaulted
+from net.hosting import HostedGame
 from net.protocol import RequestFrame
 from net.server import NetworkServer, ServerConfig
 from tests.fakes import Collector, CrashingAgent, InstantSeat
@@ -376,7 +377,7 @@ def test_chaos_drops_anywhere_in_the_stream_lose_nothing(server, tmp_path):
     """Connections dropped every few events, from outside the agents, for half the table."""
     chaos = Chaos([], every=5)
 
-    def arm(agents: dict[str, RemoteAgent]) -> None:
+    def arm(agents: dict[str, RemoteAgent], game: HostedGame) -> None:
         chaos.victims = itertools.cycle([agents[p] for p in PLAYERS[:4]])
 
     hosted = host_game(

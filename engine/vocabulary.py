@@ -1,4 +1,4 @@
-"""Identifiers and the small enums every other engine module shares."""
+"""The game's shared vocabulary: player ids and the small enums (team, role, phase) of every module."""
 
 from __future__ import annotations
 

@@ -1,0 +1,137 @@
+"""Giving memory back to the system once a crowd of connections has gone.
+
+A flood of connections (1,500 idle spectators, or 1,000 that each send most of a 1 MB message and
+leave) raises the server's memory while it lasts; the issue is what remains after. None of those
+connections' objects survive them (tests/net/test_limits.py), yet with CPython's default small-object
+allocator (pymalloc) the process kept its peak: pymalloc returns a 1 MiB arena to the system only when
+every block in it is free, and the few hundred objects allocated meanwhile that do live on (a set's
+larger table, a cached exception part) are spread over the arenas the flood used. Measured on a server
+with 1,500 idle spectators that then left: 16 arenas before, 54 after, RSS 40 -> 90 MiB for the same
+live data; `gc.collect()` brought it to 70-80 MiB.
+
+With the C allocator (`PYTHONMALLOC=malloc`, see the CPython docs on PYTHONMALLOC), glibc's
+`malloc_trim(0)` hands back every free page wherever it lies in the heap (glibc >= 2.8: it no longer
+only trims the heap's top), so after the same flood and one trim the process was at 46-48 MiB. Hence:
+
+- `use_system_allocator()`: a server process (run.py, the abuse benchmark's host) re-executes itself
+  once under `PYTHONMALLOC=malloc` when it runs on glibc and the variable is not set. Setting the
+  variable to anything (`PYTHONMALLOC=pymalloc`) keeps that choice.
+- `keep_memory()`: a task of the server that, once the number of open connections has fallen well
+  below its peak since the last time, collects garbage and trims (at most every `min_interval_s`).
+  The game's throughput does not depend on the choice of allocator within noise
+  (`python -m bench.many_games`, docs/benchmarks.md).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import gc
+import logging
+import os
+import platform
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+import trio
+
+logger = logging.getLogger(__name__)
+
+ALLOCATOR_ENV = "PYTHONMALLOC"
+
+
+def glibc() -> bool:
+    """True when this process runs on glibc (where `malloc_trim` exists)."""
+    return sys.platform.startswith("linux") and platform.libc_ver()[0] == "glibc"
+
+
+def use_system_allocator(environ: dict[str, str] | None = None) -> None:
+    """Re-execute this process under `PYTHONMALLOC=malloc` unless the variable is set or this is not glibc.
+
+    Call it first thing in a program's entry point: everything before it runs twice. It returns only
+    when nothing is to be done (the variable set, by the user or by the re-execution, or not glibc).
+    """
+    env = os.environ if environ is None else environ
+    if ALLOCATOR_ENV in env or not glibc():
+        return
+    env[ALLOCATOR_ENV] = "malloc"
+    # sys.orig_argv keeps the interpreter's own options (-m, -X ...), which sys.argv has lost.
+    os.execve(sys.executable, [sys.executable, *sys.orig_argv[1:]], dict(env))
+
+
+def _load_malloc_trim() -> Callable[[int], int] | None:
+    if not glibc():
+        return None
+    try:
+        trim = ctypes.CDLL(None).malloc_trim
+    except (OSError, AttributeError):
+        return None
+    trim.argtypes = [ctypes.c_size_t]
+    trim.restype = ctypes.c_int
+    return trim
+
+
+_malloc_trim = _load_malloc_trim()
+
+
+def give_back() -> float:
+    """Collect garbage and hand free heap pages back to the system; the seconds it took."""
+    start = time.perf_counter()
+    gc.collect()  # also empties CPython's free lists, whose blocks would pin pages the trim could free
+    if _malloc_trim is not None:
+        _malloc_trim(0)
+    return time.perf_counter() - start
+
+
+class ConnectionCounts(Protocol):
+    """What `keep_memory` reads: the open connections now and their peak (net/admission.py)."""
+
+    connections: int
+    peak_connections: int
+    memory_returns: int
+
+
+@dataclass(frozen=True, slots=True)
+class MemoryPolicy:
+    """When the server gives memory back (see the module doc)."""
+
+    #: Connections that must have gone since the peak (and at least half of the peak) before a trim.
+    min_drop: int = 128
+    check_every_s: float = 1.0
+    #: At least this long between two trims: a full collection pauses the server's thread (about
+    #: 10-30 ms with a few thousand connections' objects).
+    min_interval_s: float = 5.0
+
+    def due(self, peak: int, before: int, now: int) -> bool:
+        """Whether a crowd has gone: `peak - now` connections closed since the peak, and none in the
+        last check (`before` the count then), so a crowd still being torn down is not collected twice."""
+        return peak - now >= self.min_drop and now * 2 <= peak and now >= before
+
+
+async def keep_memory(
+    counts: ConnectionCounts,
+    policy: MemoryPolicy = MemoryPolicy(),
+    release: Callable[[], float] = give_back,
+) -> None:
+    """Run forever (Trio): after a crowd has gone, give memory back (see `MemoryPolicy`)."""
+    last = -policy.min_interval_s
+    before = counts.connections
+    while True:
+        await trio.sleep(policy.check_every_s)
+        peak, now = counts.peak_connections, counts.connections
+        due = policy.due(peak, before, now) and trio.current_time() - last >= policy.min_interval_s
+        before = now
+        if not due:
+            continue
+        seconds = release()
+        last = trio.current_time()
+        counts.peak_connections = counts.connections
+        counts.memory_returns += 1
+        logger.info(
+            "%d connections gone since the peak of %d: memory given back in %.1f ms",
+            peak - now,
+            peak,
+            seconds * 1000,
+        )
