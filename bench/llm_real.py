@@ -88,7 +88,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         "",
         *table(rows),
         "",
-        f"Faults by kind: {', '.join(f'{k} {n}' for k, n in sorted(kinds.items())) or 'none'}. "
+        f"Faults by kind: {', '.join(f'{k} {n}' for k, n in sorted(kinds.items())) or 'none'}; "
+        f"replies cut at the seats' length bound: {sum(f.cut_replies for f in rows)}; replies read "
+        f"leniently (repairs, not faults): {sum(f.repairs for f in rows)}. "
         f"The front served {served['chats']:.0f} chats, {served['prompt_tokens']:.0f} prompt and "
         f"{served['completion_tokens']:.0f} reply tokens, {served['seconds']:.0f} s of generation; "
         f"{served['cut']:.0f} replies cut at its {front.max_tokens}-token cap.",

@@ -9,11 +9,14 @@ by the words our code puts in them.
 
 from __future__ import annotations
 
+import json
 import re
+import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
+from pathlib import Path
 from typing import Any
 
 from actors.llm import LLMSettings, OllamaOptions
@@ -42,12 +45,13 @@ FAULT_KINDS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("illegal", re.compile(r"^illegal answer")),
     ("agent_failed", re.compile(r"^agent failed")),
     ("deadline", re.compile(r"no action before the deadline")),
-    ("invalid_first", re.compile(r"invalid reply \(attempt 1\)")),
-    ("invalid_retry", re.compile(r"invalid reply \(attempt [2-9]")),
+    # An invalid reply, or one cut at the length bound before it was complete (the seat says which).
+    ("invalid_first", re.compile(r"^(invalid reply|reply cut at the length bound).*?\(attempt 1\): ")),
+    ("invalid_retry", re.compile(r"^(invalid reply|reply cut at the length bound).*?\(attempt \d+\): ")),
     ("gave_up", re.compile(r"no valid reply after")),
     ("server", re.compile(r"built-in agent")),
 )
-
+CUT = re.compile(r"^reply cut at the length bound")
 
 _INVALID = re.compile(r"invalid reply \(attempt \d+\): (.*?); raw: ", re.DOTALL)
 
@@ -83,6 +87,8 @@ class Figures:
     faults: int
     fault_kinds: dict[str, int]
     invalid_because: dict[str, int]  # invalid replies (every attempt) by what was wrong
+    cut_replies: int  # invalid replies that were cut at the length bound (num_predict)
+    repairs: int  # replies read leniently (code fence, prose, control characters...): not faults
     prompt_tokens: int
     completion_tokens: int
     model_s: float  # seconds the seats waited on the model, summed over calls (queueing included)
@@ -135,10 +141,15 @@ def play_real_game(
     config = game_config(rules)
     agents = build_agents(config, seat_specs(config, spec), seed=seed, key=None, llm_settings=settings)
     before = front.totals() if front is not None else None
-    started = time.perf_counter()
-    finished = play_game(config, agents, seed=seed, timeout_s=PHASE_S, wait_s=wait_s)
-    wall = time.perf_counter() - started
-    figures = figures_of(finished, config, backend=backend, model=spec.partition(":")[2], wall_s=wall)
+    with tempfile.TemporaryDirectory(prefix="llm-real-") as folder:
+        log = Path(folder) / "game.jsonl"
+        started = time.perf_counter()
+        finished = play_game(config, agents, seed=seed, timeout_s=PHASE_S, wait_s=wait_s, log_path=log)
+        wall = time.perf_counter() - started
+        repairs = repairs_in(log)
+    figures = figures_of(
+        finished, config, backend=backend, model=spec.partition(":")[2], wall_s=wall, repairs=repairs
+    )
     if front is not None and before is not None:
         after = front.totals()
         figures = replace(
@@ -179,10 +190,28 @@ def llm_settings(
 
 
 def figures_of(
-    finished: GameFinished, config: GameConfig, *, backend: str, model: str, wall_s: float
+    finished: GameFinished,
+    config: GameConfig,
+    *,
+    backend: str,
+    model: str,
+    wall_s: float,
+    repairs: int = 0,
 ) -> Figures:
     """The figures of a finished game (raises engine.ReplayError if its record does not replay)."""
-    return figures_from(finished.record, finished.usage, backend=backend, model=model, wall_s=wall_s)
+    return figures_from(
+        finished.record, finished.usage, backend=backend, model=model, wall_s=wall_s, repairs=repairs
+    )
+
+
+def repairs_in(log: Path) -> int:
+    """Replies read leniently, from a game log's `answer` lines (repairs are logged, not faults)."""
+    count = 0
+    for line in log.read_text(encoding="utf-8").splitlines():
+        item = json.loads(line)
+        if item.get("kind") == "answer" and isinstance(item.get("detail"), dict):
+            count += bool(item["detail"].get("repairs"))
+    return count
 
 
 def figures_from(
@@ -192,6 +221,7 @@ def figures_from(
     backend: str,
     model: str,
     wall_s: float,
+    repairs: int = 0,
 ) -> Figures:
     """The figures of a game from its record and its seats' usage (`GameFinished`, or a run.py log).
 
@@ -226,6 +256,8 @@ def figures_from(
         faults=len(reasons),
         fault_kinds=dict(sorted(kinds.items())),
         invalid_because=dict(Counter(w for w in map(invalid_because, reasons) if w).most_common()),
+        cut_replies=sum(bool(CUT.search(r)) for r in reasons),
+        repairs=repairs,
         prompt_tokens=int(sum(u.get("prompt_tokens", 0) for u in usage)),
         completion_tokens=int(sum(u.get("completion_tokens", 0) for u in usage)),
         model_s=round(sum(u.get("latency_s", 0.0) for u in usage), 3),

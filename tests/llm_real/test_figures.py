@@ -47,6 +47,8 @@ def test_the_tiers_game_finishes_and_its_figures_add_up():
     assert count == invalid
     assert figures.actions >= figures.decisions - figures.gave_up
     assert figures.s_per_call > 0
+    assert figures.cut_replies == 0
+    assert figures.repairs == 0  # garbage is not repairable: every bad reply was a fault
     assert figures.as_dict()["s_per_call"] == round(figures.s_per_call, 3)
 
 
@@ -69,7 +71,15 @@ def test_a_record_with_an_illegal_input_does_not_pass_as_legal():
         ("agent failed: boom", "agent_failed"),
         ("no action before the deadline", "deadline"),
         ("invalid reply (attempt 1): the reply is not valid JSON; raw: 'x'", "invalid_first"),
-        ("invalid reply (attempt 3): ...", "invalid_retry"),
+        ("invalid reply (attempt 3): x; raw: ''", "invalid_retry"),
+        (
+            "reply cut at the length bound (128 tokens) before it was complete (attempt 1): x; raw: ''",
+            "invalid_first",
+        ),
+        (
+            "reply cut at the length bound (128 tokens) before it was complete (attempt 2): x; raw: ''",
+            "invalid_retry",
+        ),
         ("no valid reply after 3 attempts: abstained", "gave_up"),
         ("LLM call failed (ReadTimeout after 60.0 s); built-in agent decided", "server"),
         ("something new", "other"),
@@ -77,3 +87,14 @@ def test_a_record_with_an_illegal_input_does_not_pass_as_legal():
 )
 def test_fault_kinds(reason, kind):
     assert fault_kind(reason) == kind
+
+
+def test_replies_read_leniently_count_as_repairs_not_faults():
+    def fenced(request: dict[str, Any], n: int) -> Reply:
+        return Reply(content=f"Here you go:\n```json\n{valid_content(request, n)}\n```")
+
+    with running_fake(fenced) as fake:
+        _, figures = play_real_game(f"ollama:{KNOWN_MODEL}", ollama_settings(fake.url), backend="fake")
+    assert figures.faults == 0
+    assert figures.valid_first == figures.decisions > 0
+    assert figures.repairs == figures.decisions

@@ -40,7 +40,7 @@ logger = logging.getLogger(__name__)
 
 FIGURES_DIR = Path(__file__).resolve().parents[2] / ".cache" / "llm-real"
 GAME_TEST_S = GAME_S + 300  # pytest-timeout backstop over the game's own bound
-OPENAI_GAME_S = 900.0  # the one-day game through llama-cpp-python's server
+OPENAI_GAME_S = 1200.0  # the one-day game through llama-cpp-python's server
 SERVER_TEST_S = 600  # start llama_cpp.server (load the model) and two short chats
 
 
