@@ -4,6 +4,8 @@ llama-cpp-python's server, hosted APIs), through the official `openai` client.
 Structured output: the reply schema goes as `response_format={"type": "json_schema", ...}` where the
 server takes it. Not every server does (llama-cpp-python's server accepts only "text" and
 "json_object" and answers 4xx/500 naming `response_format`); then the request is sent once more with
+`{"type": "json_object", "schema": ...}` (llama.cpp's servers compile that schema to a grammar, as
+Ollama does with `format`: without it a small model's JSON rarely names an action), then with
 `{"type": "json_object"}`, then as plain text, the schema written into the prompt, and the lenient
 reader (actors/llm/lenient.py) does the rest. What a server took is remembered per base URL for the
 process (`RESPONSE_FORMATS`), so a refusal costs a call per server (and per seat asking at that
@@ -37,9 +39,10 @@ from actors.llm.config import LLMSettings
 
 logger = logging.getLogger(__name__)
 
-ResponseFormat = Literal["json_schema", "json_object", "text"]
+ResponseFormat = Literal["json_schema", "json_object_schema", "json_object", "text"]
 #: From the most constrained to the least: each refusal moves a server one step down.
-FORMAT_ORDER: tuple[ResponseFormat, ...] = ("json_schema", "json_object", "text")
+#: `json_object_schema` is `{"type": "json_object", "schema": ...}`, llama.cpp's own extension.
+FORMAT_ORDER: tuple[ResponseFormat, ...] = ("json_schema", "json_object_schema", "json_object", "text")
 UNMAPPED_OPTIONS = ("num_ctx", "repeat_penalty")
 ERROR_KEPT = 300  # characters of a server's error text kept in a fault
 KEY_ENV = "OPENAI_API_KEY"
@@ -159,6 +162,8 @@ class OpenAIBackend:
                 # servers that constrain generation (vLLM, llama.cpp) apply the schema either way.
                 "json_schema": {"name": "reply", "schema": request.schema, "strict": False},
             }
+        elif fmt == "json_object_schema":
+            kwargs["response_format"] = {"type": "json_object", "schema": request.schema}
         elif fmt == "json_object":
             kwargs["response_format"] = {"type": "json_object"}
         started = time.monotonic()

@@ -6,7 +6,8 @@ Routes (shaped like the OpenAI API, as vLLM and llama.cpp's server serve it unde
 - `POST /v1/chat/completions`: answers what `responder(request_json, n) -> OpenAIReply` says. An
   unknown model gets 404 as OpenAI answers it. A `response_format` whose type is not in `accepts` is
   refused with `refusal_status` and a message naming `response_format`, like llama-cpp-python's server
-  (which takes only "text" and "json_object").
+  (which takes only "text" and "json_object", with or without its own `schema` key: a
+  `{"type": "json_object", "schema": ...}` counts as `json_object_schema` here).
 
 With `api_key` set, a request without `Authorization: Bearer <api_key>` gets 401 with OpenAI's body,
 which quotes the start and the end of the key it was given (so a test can check it is never repeated).
@@ -129,7 +130,10 @@ class _Handler(BaseHTTPRequestHandler):
             message = f"The model `{model}` does not exist or you do not have access to it."
             self._json(call, 404, _error(message, "invalid_request_error", "model_not_found"))
             return
-        fmt = (request.get("response_format") or {"type": "text"}).get("type")
+        response_format = request.get("response_format") or {"type": "text"}
+        fmt = response_format.get("type")
+        if fmt == "json_object" and "schema" in response_format:
+            fmt = "json_object_schema"  # llama.cpp's extension: a schema with json_object
         if fmt not in fake.accepts:
             message = (
                 f"1 validation error: body.response_format.type: Input should be "
@@ -209,7 +213,7 @@ class FakeOpenAI:
 
     responder: OpenAIResponder = valid_openai_reply
     models: tuple[str, ...] = (MODEL,)
-    accepts: frozenset[str] = frozenset({"json_schema", "json_object", "text"})
+    accepts: frozenset[str] = frozenset({"json_schema", "json_object_schema", "json_object", "text"})
     refusal_status: int = 400
     api_key: str | None = None
     calls: list[Call] = field(default_factory=list)

@@ -112,19 +112,38 @@ def test_a_retry_changes_seed_and_temperature(server):
 
 @pytest.mark.parametrize("status", [400, 422, 500])
 def test_a_server_refusing_json_schema_falls_back_to_json_object_once_and_remembers(status):
-    with running_openai(accepts=frozenset({"text", "json_object"}), refusal_status=status) as server:
+    accepts = frozenset({"text", "json_object"})
+    with running_openai(accepts=accepts, refusal_status=status) as server:
         s = situation(ActionKind.KILL, WOLVES[0])
         agent, _ = agent_on(server.url)
         assert agent.decide(s.obs, s.choices).kind is ActionKind.KILL
         assert agent.last_report is not None
         assert agent.last_report.faults == ()
-        refused, accepted = server.chats
-        assert refused.status == status
+        refused, refused_schema, accepted = server.chats
+        assert (refused.status, refused_schema.status) == (status, status)
+        assert (
+            refused_schema.json["response_format"]["schema"]
+            == refused.json["response_format"]["json_schema"]["schema"]
+        )
         assert accepted.json["response_format"] == {"type": "json_object"}
         assert SCHEMA_MARK in accepted.json["messages"][-1]["content"]  # the schema, in words
         other, _ = agent_on(server.url)  # another seat on the same server: no second refusal
         other.decide(s.obs, s.choices)
-        assert [c.json.get("response_format", {}).get("type") for c in server.chats[2:]] == ["json_object"]
+        assert [c.json.get("response_format", {}).get("type") for c in server.chats[3:]] == ["json_object"]
+
+
+def test_a_llama_cpp_server_gets_the_schema_with_json_object():
+    """llama-cpp-python's server refuses json_schema but compiles `{"type": "json_object", "schema": ...}`
+    to a grammar: the reply schema still constrains the model there."""
+    accepts = frozenset({"text", "json_object", "json_object_schema"})
+    with running_openai(accepts=accepts, refusal_status=500) as server:
+        s = situation(ActionKind.KILL, WOLVES[0])
+        agent, _ = agent_on(server.url)
+        assert agent.decide(s.obs, s.choices).kind is ActionKind.KILL
+        refused, accepted = server.chats
+        assert refused.status == 500
+        schema = refused.json["response_format"]["json_schema"]["schema"]
+        assert accepted.json["response_format"] == {"type": "json_object", "schema": schema}
 
 
 def test_a_text_only_server_gets_plain_text_and_the_lenient_reader(server):
@@ -135,8 +154,10 @@ def test_a_text_only_server_gets_plain_text_and_the_lenient_reader(server):
     s = situation(ActionKind.KILL, WOLVES[0])
     agent, _ = agent_on(server.url)
     assert agent.decide(s.obs, s.choices).kind is ActionKind.KILL
+    schema = server.chats[0].json["response_format"]["json_schema"]
     assert [c.json.get("response_format") for c in server.chats] == [
-        {"type": "json_schema", "json_schema": server.chats[0].json["response_format"]["json_schema"]},
+        {"type": "json_schema", "json_schema": schema},
+        {"type": "json_object", "schema": schema["schema"]},
         {"type": "json_object"},
         None,
     ]
@@ -151,9 +172,10 @@ def test_a_text_only_server_gets_plain_text_and_the_lenient_reader(server):
 def test_format_memory_moves_down_only():
     memory = FormatMemory()
     assert memory.get("a") == "json_schema"
-    assert memory.refused("a", "json_schema") == "json_object"
-    assert memory.refused("a", "json_schema") == "json_object"  # a late second refusal: no change
-    assert memory.get("a") == "json_object"
+    assert memory.refused("a", "json_schema") == "json_object_schema"
+    assert memory.refused("a", "json_schema") == "json_object_schema"  # a late second refusal: no change
+    assert memory.get("a") == "json_object_schema"
+    assert memory.refused("a", "json_object_schema") == "json_object"
     assert memory.refused("a", "json_object") == "text"
     assert memory.refused("a", "text") is None
     assert memory.get("b") == "json_schema"
@@ -359,9 +381,9 @@ def test_a_whole_game_on_a_text_only_server_finishes_with_legal_actions_and_no_f
     assert finished.outcome is not None
     assert finished.faults == dict.fromkeys(config.players, 0)
     answered = [c for c in chats if c.status == 200]
-    # Refused: json_schema then json_object, once for each seat that asked before the server was known
-    # (eight seats ask at once on the first night), never again after.
-    assert 2 <= len(chats) - len(answered) <= 2 * len(seats)
+    # Refused: json_schema, json_object with a schema, then json_object, once for each seat that asked
+    # before the server was known (eight seats ask at once on the first night), never again after.
+    assert 3 <= len(chats) - len(answered) <= 3 * len(seats)
     assert all(c.status == 200 for c in chats[-len(answered) // 2 :])
     assert all(c.json.get("response_format") is None for c in answered)
     assert sum(finished.usage[p]["calls"] for p in finished.usage) == len(answered)
