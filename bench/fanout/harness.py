@@ -128,7 +128,7 @@ def loadgen(kind: str, ready: dict[str, Any], *options: str, timeout: float = 60
     if "control_port" in ready:
         command += ["--control-port", str(ready["control_port"])]
     if "admin_token" in ready:
-        command += ["--admin-token", str(ready["admin_token"])]
+        command += [f"--admin-token={ready['admin_token']}"]  # "=": a token may start with "-"
     done = subprocess.run(
         pinned(LOADGEN_CPU) + command, capture_output=True, text=True, cwd=ROOT, timeout=timeout, check=False
     )
