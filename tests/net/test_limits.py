@@ -120,6 +120,12 @@ def test_before_hello_only_small_messages_are_accepted(game_server):
     greeted.close()
 
 
+def test_a_spectator_welcomed_from_its_url_keeps_the_small_limit_until_it_says_hello(game_server):
+    listener = WireClient(game_server.port, "/ws/listener?client_type=ui")  # welcomed without a hello
+    listener.send_text('{"type": "ping"' + " " * 5000 + "}")
+    assert ending(listener) == "welcome; close 1009: message too big (limit 4096 bytes before hello)"
+
+
 def test_a_frame_of_100000_keys_before_hello_is_closed_1009(game_server):
     conn = WireClient(game_server.port, "/ws/keys?client_type=agent")
     conn.send_text(json.dumps({"type": "ping", **{str(i): 0 for i in range(100_000)}}))
