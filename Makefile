@@ -48,7 +48,9 @@ $(LLM_STAMP): $(STAMP)
 
 test-llm: $(LLM_STAMP)
 	$(BIN)/python -c "from tests.llm_real.llama_backend import assemble_model; print(assemble_model())"
-	LOUPGAROU_REQUIRE_REAL_LLM=1 timeout $(LLM_TIER_TIMEOUT) $(BIN)/python -m pytest -m real_llm tests/llm_real
+	# -m "": every test of the tier, the real_llm ones and those that need llama-cpp-python only (skipped
+	# by `make test`, which does not install it).
+	LOUPGAROU_REQUIRE_REAL_LLM=1 timeout $(LLM_TIER_TIMEOUT) $(BIN)/python -m pytest -m "" tests/llm_real
 
 run: $(STAMP)
 	$(BIN)/python run.py $(ARGS)
