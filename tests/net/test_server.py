@@ -337,8 +337,7 @@ def test_catch_up_bigger_than_the_outbox_of_a_finished_game(make_server, clients
     _feed(game, _public_events(200))
     game.hubs[PUBLIC_VIEW].tell(GameFinished(game_id="g1", outcome=None, record={"events": []}, faults={}))
     poll_stats(server.port, lambda s: True)
-    ws = clients.connect(server.port, "late")
-    ws.send(hello())
+    ws = clients.connect(server.port, "late")  # told everything, and closed, before it could say hello
     frames, code = read_to_close(ws)
     assert [f["type"] for f in frames] == ["welcome"] + ["event"] * 200 + ["game_over"]
     assert code == CLOSE_GAME_OVER
