@@ -4,6 +4,7 @@ over every worker."""
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -93,3 +94,6 @@ def test_an_llm_hosts_limit_holds_over_every_ray_worker(tmp_path: Path) -> None:
     assert (final.done, final.failed) == (4, 0)
     assert len(chats) > 8
     assert most_in_flight(chats) == 1
+    with sqlite3.connect(tmp_path / "ray.db") as conn:
+        [(calls, faults)] = conn.execute("SELECT SUM(calls), SUM(faults) FROM seats WHERE contestant = 'llm'")
+    assert (calls, faults) == (len(chats), 0)  # every request waited for its slot, none failed for it
