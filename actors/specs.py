@@ -16,7 +16,7 @@ from pydantic import ValidationError
 
 from actors.agents import Agent, RandomAgent
 from actors.heuristic import HeuristicAgent
-from actors.llm import PERSONAS, LLMAgent, LLMSettings, OllamaOptions
+from actors.llm import PERSONAS, Limiter, LLMAgent, LLMSettings, OllamaOptions
 from actors.llm.config import BACKENDS, Backend
 from actors.scripted import ScriptedAgent
 from engine import ConfigError, GameConfig, PlayerId, Rules, preset, seat_seed
@@ -45,11 +45,22 @@ AIWOLF = "aiwolf"
 AgentFactory = Callable[[int, int], Agent | None]
 #: (model name, backend) -> the settings of an LLM seat (only asked for when a spec names a model).
 LLMSettingsFor = Callable[[str, Backend], LLMSettings]
+#: An LLM seat's settings -> the limiter of its host's requests (default: the process's host pool).
+LimiterFor = Callable[[LLMSettings], Limiter]
 _EXAMPLE_MODEL = {"ollama": "llama3.2", "openai": "qwen3-8b"}
 
 
-def agent_factory(spec: str, config: GameConfig, llm_settings: LLMSettingsFor | None = None) -> AgentFactory:
-    """Parse one agent spec (see `AGENT_KINDS`) into a factory; `scripted:PATH` reads its script now."""
+def agent_factory(
+    spec: str,
+    config: GameConfig,
+    llm_settings: LLMSettingsFor | None = None,
+    *,
+    limiter_for: LimiterFor | None = None,
+) -> AgentFactory:
+    """Parse one agent spec (see `AGENT_KINDS`) into a factory; `scripted:PATH` reads its script now.
+
+    `limiter_for` gives LLM seats their host's limiter (a tournament on Ray: one that holds across
+    the cluster); by default each seat takes its host's pool in this process (actors/llm/pool.py)."""
     kind, _, arg = spec.partition(":")
     if kind in (REMOTE, AIWOLF) and not arg:
         return lambda _seed, _i: None
@@ -73,8 +84,13 @@ def agent_factory(spec: str, config: GameConfig, llm_settings: LLMSettingsFor | 
         settings = (llm_settings or (lambda model, backend: LLMSettings(model=model, backend=backend)))(
             arg, backend
         )
+        limiter = limiter_for(settings) if limiter_for is not None else None
         return lambda seed, i: LLMAgent(
-            settings, config, persona=PERSONAS[(seed + i) % len(PERSONAS)], fallback=HeuristicAgent(seed)
+            settings,
+            config,
+            persona=PERSONAS[(seed + i) % len(PERSONAS)],
+            fallback=HeuristicAgent(seed),
+            limiter=limiter,
         )
     raise ValueError(f"unknown agent {spec!r} (known: {', '.join(AGENT_KINDS)})")
 

@@ -7,17 +7,20 @@ decides what runs next (the runner does: games at once, per-contestant concurren
   every game's deadlines). Games are mostly actors waiting on each other or on LLM servers, so threads
   suffice; CPU-bound agents on many cores are what Ray is for.
 - Ray: each game is a task (`ray.remote`, `max_retries`): a worker that dies mid-game loses only that
-  game, and Ray plays it again on another worker. `ray` is an optional extra (`pip install -e '.[ray]'`),
-  imported only when this executor is asked for.
+  game, and Ray plays it again on another worker. Each LLM host's limit holds over the whole cluster:
+  one named actor per host hands out its request slots (tournament/limits.py). `ray` is an optional
+  extra (`pip install -e '.[ray]'`), imported only when this executor is asked for.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import queue
 import threading
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Protocol
@@ -25,6 +28,7 @@ from typing import Any, Protocol
 from actors.runner import RunningGame
 from actors.scheduler import ThreadingScheduler
 from tournament.game import GameResult, GameSpec, play_spec
+from tournament.limits import RayHostLimits, create_host_semaphores
 
 logger = logging.getLogger(__name__)
 
@@ -119,7 +123,10 @@ def _play_in_worker(spec: GameSpec, before: BeforeGame | None) -> GameResult:
 
 
 class RayExecutor:
-    """Games as Ray tasks: on a cluster (`address`), or on a local instance started here."""
+    """Games as Ray tasks: on a cluster (`address`), or on a local instance started here.
+
+    `host_limits` (LLM host -> requests in flight) get one semaphore actor each, created before any
+    game is submitted, so every worker's seats on a host share its one limit."""
 
     def __init__(
         self,
@@ -129,6 +136,7 @@ class RayExecutor:
         cpus_per_game: float = 1.0,
         num_cpus: int | None = None,
         before_game: BeforeGame | None = None,
+        host_limits: Mapping[str, int] | None = None,
     ) -> None:
         import ray  # noqa: PLC0415 - optional extra, only for this executor
 
@@ -147,10 +155,14 @@ class RayExecutor:
         )
         self._before = before_game
         self._pending: dict[Any, GameSpec] = {}
+        self._run = f"run-{uuid.uuid4().hex}"
+        self._semaphores = create_host_semaphores(self._run, host_limits or {})
 
     def submit(self, spec: GameSpec) -> None:
-        """Queue `spec` as a task."""
-        self._pending[self._task.remote(spec, self._before)] = spec
+        """Queue `spec` as a task, its LLM seats bound to the run's host limits."""
+        # A seat that waited a whole phase for a slot has lost that decision to the deadline anyway.
+        limits = RayHostLimits(self._run, wait_s=spec.phase_deadline_s)
+        self._pending[self._task.remote(dataclasses.replace(spec, host_limits=limits), self._before)] = spec
 
     def next_result(self) -> GameResult:
         """The next task to end; a task Ray gave up on (workers died past `retries`) is a failed game."""
@@ -169,5 +181,8 @@ class RayExecutor:
         for ref in self._pending:
             self._ray.cancel(ref, force=True)
         self._pending.clear()
+        for semaphore in self._semaphores:
+            self._ray.kill(semaphore)
+        self._semaphores.clear()
         if self._started:
             self._ray.shutdown()

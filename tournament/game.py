@@ -2,8 +2,9 @@
 
 A `GameSpec` is everything a worker needs, in plain picklable values: the table (config as a dict),
 the seat names, the seed and the game's key (never the host secret), each seat's agent spec and LLM
-settings. `play_spec` plays it through `actors.runner.start_game` and returns a `GameResult`: the
-outcome and, per seat, role, side, survival, faults, usage and the role-play counts the ratings use.
+settings, and on Ray where its LLM hosts' cluster-wide limits are. `play_spec` plays it through
+`actors.runner.start_game` and returns a `GameResult`: the outcome and, per seat, role, side,
+survival, faults, usage and the role-play counts the ratings use.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from actors.scheduler import Scheduler
 from actors.specs import AgentFactory, LLMSettingsFor, agent_factory
 from engine import ROLE_SPECS, GameConfig, PlayerId, Role, Team, seat_seed
 from engine.game import DEADLINE_REASON
+from tournament.limits import RayHostLimits
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +50,8 @@ class GameSpec:
     phase_deadline_s: float
     game_deadline_s: float
     log_path: str | None = None
+    #: Set on Ray: the run whose host limit actors (tournament/limits.py) the LLM seats hold slots of.
+    host_limits: RayHostLimits | None = None
 
 
 @dataclass
@@ -134,14 +138,16 @@ def _since(start: float) -> float:
 
 
 def build_seats(config: GameConfig, spec: GameSpec) -> dict[PlayerId, SeatOccupant]:
-    """Each seat's agent, seeded from its own stream of the game's key."""
+    """Each seat's agent, seeded from its own stream of the game's key; LLM seats hold their host's
+    cluster-wide limit when the spec has one (Ray), else the host's pool in this process."""
+    limiter_for = spec.host_limits.limiter_for if spec.host_limits is not None else None
     factories: dict[tuple[str, str | None], AgentFactory] = {}  # per contestant and LLM host
     agents: dict[PlayerId, SeatOccupant] = {}
     for i, (player, seat) in enumerate(zip(config.players, spec.seats, strict=True)):
         which = (seat.contestant, seat.llm.get("host") if seat.llm is not None else None)
         if which not in factories:
             settings = LLMSettings.model_validate(seat.llm) if seat.llm is not None else None
-            factories[which] = agent_factory(seat.agent, config, _given(settings))
+            factories[which] = agent_factory(seat.agent, config, _given(settings), limiter_for=limiter_for)
         agent: Agent | None = factories[which](seat_seed(spec.key, spec.seed, i), i)
         if agent is None:
             raise ValueError(f"{seat.agent}: a tournament has no remote seats")

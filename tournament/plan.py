@@ -131,6 +131,17 @@ class Plan(_Strict):
         """Each table's game configuration, in plan order."""
         return [t.config() for t in self.table]
 
+    def host_limits(self) -> dict[str, int]:
+        """Each LLM host of the plan with its limit (requests in flight; one per host, checked on load)."""
+        limits: dict[str, int] = {}
+        for contestant in self.contestant:
+            hosts: list[str | None] = [*contestant.hosts] or [None]
+            for host in hosts:
+                settings = self.llm_settings(contestant, host)
+                if settings is not None:
+                    limits.setdefault(settings.host, settings.parallel)
+        return limits
+
     def llm_settings(self, contestant: Contestant, host: str | None = None) -> LLMSettings | None:
         """The LLM settings of `contestant` (None for agents that take none), on `host` if given."""
         asked = _asked_settings(contestant)

@@ -93,6 +93,7 @@ def run_tournament(
                 cpus_per_game=ray_cpus_per_game,
                 num_cpus=ray_num_cpus,
                 before_game=before_game,
+                host_limits=plan.host_limits(),
             )
         elif executor == "local":
             runner = LocalExecutor(plan.limits.games_at_once, before_game)

@@ -3,7 +3,7 @@
 from actors.llm.agent import LLMAgent
 from actors.llm.config import LLMSettings, OllamaOptions, default_host
 from actors.llm.personas import PERSONAS, Persona
-from actors.llm.pool import HOST_POOLS, HostPool, HostPools, host_limiter
+from actors.llm.pool import HOST_POOLS, HostPool, HostPools, Limiter, host_limiter
 
 __all__ = [
     "HOST_POOLS",
@@ -12,6 +12,7 @@ __all__ = [
     "HostPools",
     "LLMAgent",
     "LLMSettings",
+    "Limiter",
     "OllamaOptions",
     "Persona",
     "default_host",

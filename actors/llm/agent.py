@@ -26,7 +26,6 @@ token usage.
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from dataclasses import dataclass, field
 
@@ -36,7 +35,7 @@ from actors.agents import Agent
 from actors.llm.backends import Backend, CallFailed, ChatRequest, Completion, OllamaBackend, SeatLost
 from actors.llm.config import LLMSettings
 from actors.llm.personas import Persona
-from actors.llm.pool import host_limiter
+from actors.llm.pool import Limiter, host_limiter
 from actors.llm.prompts import decision_prompt, retry_prompt, system_prompt
 from actors.llm.reply import ReplyError, parse_reply, reply_schema
 from actors.messages import AgentReport, Usage
@@ -101,10 +100,10 @@ class LLMAgent:
         fallback: Agent,
         client: ollama.Client | None = None,
         backend: Backend | None = None,
-        limiter: threading.BoundedSemaphore | None = None,
+        limiter: Limiter | None = None,
     ) -> None:
-        """`client` (an Ollama client), `backend` and `limiter` may be injected (tests); by default
-        they come from the settings.
+        """`client` (an Ollama client), `backend` and `limiter` may be injected (tests, a tournament on
+        Ray whose host limits hold across the cluster); by default they come from the settings.
 
         Raises ValueError if `settings.parallel` conflicts with the limit its host already has.
         """
@@ -113,7 +112,7 @@ class LLMAgent:
         self.persona = persona
         self._fallback = fallback
         self._backend = backend or make_backend(settings, client)
-        self._limiter = limiter or host_limiter(settings.host, settings.parallel)
+        self._limiter: Limiter = limiter or host_limiter(settings.host, settings.parallel)
         self._broken: str | None = None
         #: What the last decision reports to the game master (faults, reasoning, usage).
         self.last_report: AgentReport | None = None

@@ -10,6 +10,27 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
+from types import TracebackType
+from typing import Protocol
+
+
+class Limiter(Protocol):
+    """What an LLM seat holds around each request: one of its host's slots (a context manager).
+
+    In one process it is the host's semaphore below; a tournament on Ray hands its seats one that
+    holds across the cluster (tournament/limits.py). Entering may raise `CallFailed` when no slot can
+    be had: that one request fails, as a timeout would.
+    """
+
+    def __enter__(self) -> object:
+        """Take a slot (blocks until one is free)."""
+        ...
+
+    def __exit__(
+        self, kind: type[BaseException] | None, value: BaseException | None, tb: TracebackType | None
+    ) -> object:
+        """Give the slot back."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
