@@ -16,10 +16,17 @@ PLAYER = "Chloe"
 
 
 def _start_host(tmp_path: Path, *extra: str) -> tuple[subprocess.Popen[str], str]:
+    # A fixed host secret: seed 4 is then the same deal on every machine (with the machine's own secret,
+    # the person's seat could die before its second turn, or before its first).
+    secret = tmp_path / "host-secret"
+    secret.write_text(bytes(range(32)).hex() + "\n")
+    secret.chmod(0o600)
     host = subprocess.Popen(
         [
             sys.executable,
             str(ROOT / "run.py"),
+            "--host-secret",
+            str(secret),
             "--seed",
             "4",
             "--seat",
