@@ -245,16 +245,23 @@ class ClientSession:
         self._strike()
         self.send_error(ErrorCode.BAD_TOKEN, message, close_code=CLOSE_BAD_TOKEN)
 
-    def _bind_seat(self, token: str | None, resume_from: int) -> None:
+    def _open_seat(self, token: str | None) -> RemoteSeat | None:
+        """The seat `token` opens, or None once the refusal is sent (bad token, released seat)."""
         if token is not None and not valid_token(token):
             self._bad_token(TOKEN_RULE)
-            return
+            return None
         seat = self.lobby.seat_for(token)
         if seat is None:
             self._bad_token("no seat has this token")
-            return
+            return None
         if seat.released:
             self.send_error(ErrorCode.SEAT_RELEASED, SEAT_RELEASED, close_code=CLOSE_SEAT_RELEASED)
+            return None
+        return seat
+
+    def _bind_seat(self, token: str | None, resume_from: int) -> None:
+        seat = self._open_seat(token)
+        if seat is None:
             return
         if self.ticket is not None:
             self.ticket.settle()

@@ -18,10 +18,9 @@ import trio
 from net.admission import Ticket
 from net.aiwolf.seat import AIWolfSeat, packet_frame
 from net.connection import Connection
-from net.errors import CLOSE_POLICY, CLOSE_SEAT_RELEASED
-from net.lobby import ClientSession, Lobby, valid_token
-from net.protocol import TOKEN_RULE, ClientType, ErrorCode
-from net.seats import SEAT_RELEASED
+from net.errors import CLOSE_POLICY
+from net.lobby import ClientSession, Lobby
+from net.protocol import ClientType, ErrorCode
 
 logger = logging.getLogger(__name__)
 
@@ -83,16 +82,8 @@ class AIWolfSession(ClientSession):
         self._greeted = True
         self.name = text.strip()[:MAX_NAME]
         self.client_id = _NOT_ID.sub("_", self.name) or "aiwolf"
-        token = self._url_token
-        if token is not None and not valid_token(token):
-            self._bad_token(TOKEN_RULE)
-            return
-        seat = self.lobby.seat_for(token)
+        seat = self._open_seat(self._url_token)
         if seat is None:
-            self._bad_token("no seat has this token")
-            return
-        if seat.released:
-            self.send_error(ErrorCode.SEAT_RELEASED, SEAT_RELEASED, close_code=CLOSE_SEAT_RELEASED)
             return
         if not isinstance(seat, AIWolfSeat):
             self.send_error(
