@@ -31,6 +31,7 @@ from actors.specs import (
 from actors.specs import build_agents as build_agents_from
 from engine import PRESETS, GameConfig, PlayerId
 from net.aiwolf import aiwolf_problem
+from net.memory import MemoryPolicy
 from net.server import ServerConfig
 
 #: The longest `--pace`: a minimum time per phase beyond a person's patience is a mistake.
@@ -294,6 +295,8 @@ def server_config(args: argparse.Namespace) -> ServerConfig:
         port=args.port if args.port is not None else DEFAULT_PORT,
         allow_origins=tuple(args.allow_origin),
         public_names=tuple(args.public_name),
+        # run.py's process is the server's alone: freezing its start-up objects is safe (net/memory.py).
+        memory=MemoryPolicy(freeze_at_start=True),
     )
 
 

@@ -62,6 +62,9 @@ class Receiver:
             if self._initial:
                 self._receive(self._initial)
             while not self._finished.is_set():
+                # Let go of the last read before waiting for the next: a crowd of idle connections
+                # would otherwise each hold up to RECEIVE_SIZE bytes for as long as they stay silent.
+                data: bytes | bytearray = b""
                 with trio.move_on_at(math.inf if self._closing else self._inbox.deadline) as waited:
                     try:
                         data = await self._stream.receive_some(RECEIVE_SIZE)

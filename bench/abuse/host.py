@@ -36,7 +36,7 @@ from bench.abuse.attacks import raise_open_files
 from bench.agentpool import AgentPool
 from engine import preset
 from net.game_network import GameNetwork
-from net.memory import use_system_allocator
+from net.memory import MemoryPolicy, use_system_allocator
 from net.server import NetworkServer, ServerConfig
 
 CONFIG = preset("classic-8")
@@ -50,7 +50,7 @@ class Host:
 
     def __init__(self, pool_cpu: int | None) -> None:
         """Start the server and the pool."""
-        self.server = NetworkServer(ServerConfig(port=0))
+        self.server = NetworkServer(ServerConfig(port=0, memory=MemoryPolicy(freeze_at_start=True)))
         self.server.start()
         self.pool = AgentPool(cpu=pool_cpu)
         self.scheduler = ThreadingScheduler()

@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+import gc
+import json
 import os
 import subprocess
 import sys
 import time
+import tracemalloc
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 import trio
+from wsproto.events import TextMessage
 
+from net import cli
 from net.memory import MemoryPolicy, glibc, keep_memory
 from net.server import ServerConfig
-from tests.net.netutil import open_clients
+from tests.net.netutil import RawWebSocket, open_clients
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -59,7 +65,7 @@ async def test_keep_memory_gives_back_once_per_crowd_and_not_more_often_than_all
         return 0.0
 
     async with trio.open_nursery() as nursery:
-        nursery.start_soon(keep_memory, counts, POLICY, release)
+        nursery.start_soon(keep_memory, counts, POLICY, release, lambda: 0.0)
         counts.open(1500)
         await trio.sleep(10.5)  # the keeper looks at whole seconds; the crowd moves in between
         assert released == []  # a crowd that stays is not a crowd that has gone
@@ -128,3 +134,98 @@ def test_a_server_process_runs_on_the_c_allocator_unless_told_otherwise(
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == expected
+
+
+@pytest.mark.deadline(30)
+async def test_a_server_that_freezes_its_start_up_hides_it_from_the_collector_until_it_stops(
+    make_server,
+) -> None:
+    # A full collection scans every tracked object: frozen, the start-up's (the bulk) are skipped, so
+    # the pause after a crowd has gone is short. The freeze is process-wide, so it must end with the server.
+    assert gc.get_freeze_count() == 0
+    server = make_server(ServerConfig(port=0, memory=MemoryPolicy(freeze_at_start=True)))
+    deadline = time.monotonic() + 10
+    while gc.get_freeze_count() == 0 and time.monotonic() < deadline:
+        await trio.sleep(0.02)
+    frozen = gc.get_freeze_count()
+    assert frozen > 1000
+    server.stop()
+    assert gc.get_freeze_count() == 0
+
+
+@pytest.mark.deadline(100)  # virtual seconds (autojump clock)
+async def test_keep_memory_trims_the_heap_alone_every_few_seconds(autojump_clock) -> None:
+    counts = Counts()
+    released: list[float] = []
+    trimmed: list[float] = []
+    policy = MemoryPolicy(min_drop=100, check_every_s=1.0, min_interval_s=5.0, trim_every_s=5.0)
+
+    def release() -> float:
+        released.append(trio.current_time())
+        return 0.0
+
+    def trim() -> float:
+        trimmed.append(trio.current_time())
+        return 0.0
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(keep_memory, counts, policy, release, trim)
+        await trio.sleep(11.5)
+        assert trimmed == [5.0, 10.0]
+        assert released == []  # no crowd has gone: no collection
+        counts.open(500)
+        counts.connections = 0
+        await trio.sleep(1)  # the crowd's collection (at 12) trims too: the next trim alone is 5 s later
+        assert released == [12.0]
+        await trio.sleep(6)
+        assert trimmed == [5.0, 10.0, 17.0]
+        nursery.cancel_scope.cancel()
+    never = MemoryPolicy(trim_every_s=None)
+    trimmed.clear()
+    with trio.move_on_after(30):
+        await keep_memory(Counts(), never, release, trim)
+    assert trimmed == []
+
+
+def test_run_py_hosts_with_a_frozen_start_up() -> None:
+    args = cli.play_parser().parse_args([])
+    assert cli.server_config(args).memory == MemoryPolicy(freeze_at_start=True)
+
+
+def _read_line() -> int:
+    source = (Path(ROOT) / "net" / "receiving.py").read_text().splitlines()
+    return next(i for i, line in enumerate(source, 1) if "receive_some(RECEIVE_SIZE)" in line)
+
+
+def test_an_idle_connection_holds_nothing_of_its_last_read(make_server) -> None:
+    # A crowd of connections that each sent one big burst and went quiet must not each keep that
+    # burst's buffer (up to RECEIVE_SIZE bytes) while they wait for more.
+    server = make_server(ServerConfig(port=0))
+    # About 50 KB of whole frames, sent at once: the server reads them in one or two reads.
+    pings = [json.dumps({"type": "ping", "nonce": f"n-{i}"}) + " " * 2000 for i in range(25)]
+    read_at = _read_line()
+    tracemalloc.start(30)
+    try:
+        sockets = [RawWebSocket(server.port, f"/ws/burst-{i}?client_type=ui&hello=1") for i in range(8)]
+        try:
+            for raw in sockets:
+                raw.sock.sendall(b"".join(raw.ws.send(TextMessage(data=ping)) for ping in pings))
+            for raw in sockets:  # every ping answered: every read handled, the connection now idle
+                nonces = set()
+                while len(nonces) < 25:
+                    frame = raw.receive_frame()
+                    if frame["type"] == "pong":
+                        nonces.add(frame["nonce"])
+            held = [
+                trace
+                for trace in tracemalloc.take_snapshot().traces
+                # The read's bytes, not what waiting for the next read allocates (Trio's bookkeeping).
+                if trace.size >= 1024
+                and any(f.filename.endswith("receiving.py") and f.lineno == read_at for f in trace.traceback)
+            ]
+        finally:
+            for raw in sockets:
+                raw.close()
+    finally:
+        tracemalloc.stop()
+    assert sum(trace.size for trace in held) == 0, f"{len(held)} reads held: {[t.size for t in held]}"
