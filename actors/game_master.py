@@ -31,6 +31,7 @@ from typing import Any
 import pykka
 
 from actors.gamelog import GameLog
+from actors.inline import InlineSeat
 from actors.messages import (
     ActionRejected,
     AgentFailed,
@@ -424,4 +425,6 @@ class GameMasterActor(pykka.ThreadingActor):
 
 def _is_local_agent(seat: Recipient) -> bool:
     """Whether `seat` hosts an agent in this process, which reads all it knows from each request."""
+    if isinstance(seat, InlineSeat):
+        return True
     return isinstance(seat, pykka.ActorRef) and issubclass(seat.actor_class, PlayerActor)
