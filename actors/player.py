@@ -1,5 +1,9 @@
 """PlayerActor: hosts one seat's agent in its own thread and answers the game master by message.
 
+Every agent that may take time (an LLM seat, anything that does not declare itself instant) gets one,
+so it thinks without holding up the game master or another seat; an instant agent is played by an
+`actors.inline.InlineSeat` in the game master's thread instead.
+
 Everything the agent may know comes in each `RequestAction`: its observation holds every event routed
 to the seat so far, so the actor is not subscribed to the seat's events (the game master does not wake
 it after every input) and keeps no copy of them.
