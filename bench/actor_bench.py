@@ -130,7 +130,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     config = preset(args.preset) if args.preset else comparison_config()
     results = measure(config, args.games, args.repeats)
-    section = render(config.name, args.games, results, "make bench")
+    section = render(config.name, args.games, results, "python -m bench.actor_bench --write-docs")
     print(section)
     if args.write_docs:
         replace_section("actors", "Actor system (random agents)", section)
