@@ -118,9 +118,10 @@ def render(name: str, games: int, results: dict[str, list[tuple[float, int]]], c
             "its mailbox, a deadline armed per phase and the game's record built at the end (about "
             "0.9 ms a game here: close to half of what is left).",
             "",
-            "The thread-per-seat row is today's runtime with `inline=False`; it shares the timer thread's "
-            "fewer wake-ups, so it is a little faster than the runtime before instant seats were played "
-            "inline (80 games/s, measured 2026-11-26 on this machine).",
+            "The thread-per-seat row is today's runtime with `inline=False` (it too has the timer thread's "
+            "fewer wake-ups); the runtime before instant seats were played inline measured 80 games/s here "
+            "on 2026-11-26. With its hand-offs between nine threads, it is the row most sensitive to other "
+            "load on the machine.",
         ]
     )
 
