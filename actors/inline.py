@@ -36,8 +36,18 @@ SLOW_INSTANT_S = 0.05
 
 
 def is_instant(agent: object) -> bool:
-    """Whether `agent` declares that it decides at once, without blocking (class attribute `instant`)."""
-    return getattr(agent, "instant", False) is True
+    """Whether `agent`'s class declares that its `decide` is instant (class attribute `instant = True`).
+
+    The claim is about one `decide`: a subclass that overrides `decide` (a test's gated agent, an agent
+    that waits for something) does not inherit it unless it restates `instant = True` itself, and an
+    instance attribute does not count. A wrapper that delegates to an instant agent does not have it.
+    """
+    mro = type(agent).__mro__
+    claim = next((c for c in mro if "instant" in vars(c)), None)
+    decider = next((c for c in mro if "decide" in vars(c)), None)
+    if claim is None or decider is None or vars(claim)["instant"] is not True:
+        return False
+    return mro.index(claim) <= mro.index(decider)  # declared with (or below) the `decide` it vouches for
 
 
 def answer(

@@ -107,6 +107,20 @@ class BrokenReport(RandomAgent):
         raise RuntimeError("report unreadable")
 
 
+class GatedRandom(RandomAgent):
+    """A subclass of an instant agent whose own `decide` may block: it does not inherit the claim."""
+
+    def decide(self, observation: Observation, choices: tuple[Choice, ...]) -> Action:
+        threading.Event().wait(0)  # stands for waiting on something
+        return super().decide(observation, choices)
+
+
+class GatedRandomClaimed(GatedRandom):
+    """The same, restating the claim for its own `decide`."""
+
+    instant = True
+
+
 def _faults(events: list[Event], player: str) -> list[str]:
     return [e.reason for e in events if isinstance(e, PlayerFaulted) and e.player == player]
 
@@ -117,6 +131,21 @@ def test_the_built_in_agents_are_instant_and_wrappers_are_not():
     assert is_instant(ScriptedAgent([]))
     assert not is_instant(CrashingAgent(RandomAgent(1)))  # a wrapper does not inherit the claim
     assert not is_instant(Thinking(RandomAgent(1)))
+    assert not is_instant(GatedRandom(1))  # overrides `decide` without restating the claim
+    assert is_instant(GatedRandomClaimed(1))
+    assert is_instant(BrokenReport(1))  # `decide` is still RandomAgent's
+
+
+def test_a_subclass_that_overrides_decide_keeps_a_thread_of_its_own():
+    agents: dict[PlayerId, Agent] = {p: RandomAgent(i) for i, p in enumerate(CONFIG.players)}
+    agents[PlayerId("Bruno")] = GatedRandom(1)
+    running = start_game(CONFIG, agents, seed=3, roles=ROLES)
+    try:
+        running.wait(WAIT)
+        players = dict(running.players)
+    finally:
+        running.stop()
+    assert list(players) == ["Bruno"]
 
 
 def test_instant_agents_decide_in_the_game_masters_thread_and_start_no_thread_of_their_own():
