@@ -1,14 +1,16 @@
 """Agents: the policies that play a seat. An agent turns an observation and a menu into an action.
 
-Agents know nothing of actors or threads; `PlayerActor` hosts one and does the messaging. An agent
-may raise: its host reports the failure and the seat plays default actions from then on. An agent that
-is also `Reporting` has its `last_report` sent with each answer.
+Agents know nothing of actors or threads; a host does the messaging: a `PlayerActor` (a thread of its
+own) for an agent that may take long, an `InlineSeat` (the game master's thread) for one whose class
+declares `instant = True`: it decides at once, by pure computation, and never blocks (`actors.inline`).
+An agent may raise: its host reports the failure and the seat plays default actions from then on. An
+agent that is also `Reporting` has its `last_report` sent with each answer.
 """
 
 from __future__ import annotations
 
 import random
-from typing import Protocol, runtime_checkable
+from typing import ClassVar, Protocol, runtime_checkable
 
 from actors.messages import AgentReport
 from engine import Action, ActionKind, Choice, Observation, random_action
@@ -46,6 +48,9 @@ class RandomAgent:
     Every target, bid and abstention counts as one move, so a voter abstains once in (targets + 1)
     draws, not half the time as a uniform pick of a menu line would make him.
     """
+
+    #: Decides at once without blocking: played inline by the game master (`actors.inline`).
+    instant: ClassVar[bool] = True
 
     def __init__(self, seed: int, *, text: str = "I have nothing to add.") -> None:
         """`seed` fixes this agent's choices; it is independent of the game's seed."""

@@ -16,10 +16,14 @@ instantaneous agents becomes watchable; without it nothing waits.
 Events are routed once, by the engine, when they are emitted (`engine.observation.Routing`): each view
 (a player's audience, public, full) is a list the game master reads from a cursor after every input,
 and what is new goes to that view's subscribers as `Deliver(first_seq, events)`; nothing is filtered
-here. A seat played by a local agent (a `PlayerActor`) is not subscribed: everything its agent knows
-comes in each `RequestAction`'s observation, and waking its thread after every input would only cost
-time. Any other seat (a remote session, a test double) is a subscriber of its own player view;
-spectators and observers subscribe the same way.
+here. A seat played by a local agent (a `PlayerActor`, or an `InlineSeat` for an instant agent) is not
+subscribed: everything its agent knows comes in each `RequestAction`'s observation, and waking its
+thread after every input would only cost time. Any other seat (a remote session, a test double) is a
+subscriber of its own player view; spectators and observers subscribe the same way.
+
+An `InlineSeat` answers inside the `tell` that carries its request, in this actor's thread, by telling
+its answer to this actor's mailbox: answers are handled after every request of the phase is out, like
+any seat's, and the game master never waits for a seat that thinks (those have a thread of their own).
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from typing import Any
 import pykka
 
 from actors.gamelog import GameLog
+from actors.inline import InlineSeat
 from actors.messages import (
     ActionRejected,
     AgentFailed,
@@ -274,7 +279,7 @@ class GameMasterActor(pykka.ThreadingActor):
                 if not self._finished:  # messages may still arrive after the end: finish only once
                     self._finish(aborted=False)
                 return
-            disabled = [p for p in game.players if p in game.awaiting() and p in self._disabled]
+            disabled = [p for p in game.players if p in self._disabled and p in game.awaiting()]
             if not disabled:
                 break
             for p in disabled:
@@ -303,26 +308,28 @@ class GameMasterActor(pykka.ThreadingActor):
         game = self._game
         now = self._scheduler.now()
         self._last_requests = now
-        awaited = [p for p in game.players if p in game.awaiting()]
+        awaiting = game.awaiting()
+        awaited = [p for p in game.players if p in awaiting]
         deadline = now + max(
             (self._seat_timeouts.get(p, self._timeout_s) for p in awaited), default=self._timeout_s
         )
-        for p in game.players:
-            if p in game.awaiting():
-                if self._log is not None:
-                    self._log.write("request", phase_id=game.phase_id, phase=game.phase.value, player=p)
-                self._tell_seat(
-                    p,
-                    RequestAction(
-                        game_id=self.game_id,
-                        phase_id=game.phase_id,
-                        player=p,
-                        observation=game.observe(p),
-                        choices=game.legal_actions(p),
-                        deadline=deadline,
-                        reply_to=self.actor_ref,
-                    ),
-                )
+        # An inline seat answers inside `_tell_seat`, but into the mailbox: nothing is applied (and
+        # `awaiting` cannot change) before every request is out.
+        for p in awaited:
+            if self._log is not None:
+                self._log.write("request", phase_id=game.phase_id, phase=game.phase.value, player=p)
+            self._tell_seat(
+                p,
+                RequestAction(
+                    game_id=self.game_id,
+                    phase_id=game.phase_id,
+                    player=p,
+                    observation=game.observe(p),
+                    choices=game.legal_actions(p),
+                    deadline=deadline,
+                    reply_to=self.actor_ref,
+                ),
+            )
         # Armed after the requests are out (for the same deadline): armed first, a deadline that fires at
         # once (a test's manual clock) could overtake answers given while the later requests went out.
         self._timer = self._scheduler.call_later(
@@ -424,4 +431,6 @@ class GameMasterActor(pykka.ThreadingActor):
 
 def _is_local_agent(seat: Recipient) -> bool:
     """Whether `seat` hosts an agent in this process, which reads all it knows from each request."""
+    if isinstance(seat, InlineSeat):
+        return True
     return isinstance(seat, pykka.ActorRef) and issubclass(seat.actor_class, PlayerActor)

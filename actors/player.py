@@ -1,5 +1,9 @@
 """PlayerActor: hosts one seat's agent in its own thread and answers the game master by message.
 
+Every agent that may take time (an LLM seat, anything that does not declare itself instant) gets one,
+so it thinks without holding up the game master or another seat; an instant agent is played by an
+`actors.inline.InlineSeat` in the game master's thread instead.
+
 Everything the agent may know comes in each `RequestAction`: its observation holds every event routed
 to the seat so far, so the actor is not subscribed to the seat's events (the game master does not wake
 it after every input) and keeps no copy of them.
@@ -16,15 +20,9 @@ from typing import Any
 
 import pykka
 
-from actors.agents import Agent, Reporting
-from actors.messages import (
-    ActionRejected,
-    AgentFailed,
-    AgentReport,
-    Recipient,
-    RequestAction,
-    SubmitAction,
-)
+from actors.agents import Agent
+from actors.inline import answer
+from actors.messages import ActionRejected, AgentFailed, Recipient, RequestAction
 from engine import PlayerId
 
 logger = logging.getLogger(__name__)
@@ -72,33 +70,10 @@ class PlayerActor(pykka.ThreadingActor):
         self._game_id = request.game_id
         if self._failed:
             return
-        started = self._clock()
-        try:
-            action = self._agent.decide(request.observation, request.choices)
-        except (Exception, SystemExit) as exc:  # untrusted code: isolate it (a SystemExit reaching pykka
-            # would stop every actor in the process), report, play defaults
-            self._failed = True
-            logger.warning("%s: agent failed in phase %d: %r", self, request.phase_id, exc)
-            request.reply_to.tell(
-                AgentFailed(
-                    game_id=request.game_id,
-                    phase_id=request.phase_id,
-                    player=self.player,
-                    error=f"{type(exc).__name__}: {exc}",
-                )
-            )
-            return
-        report = self._agent.last_report if isinstance(self._agent, Reporting) else None
-        request.reply_to.tell(
-            SubmitAction(
-                game_id=request.game_id,
-                phase_id=request.phase_id,
-                player=self.player,
-                action=action,
-                thought_s=self._clock() - started,
-                report=report if isinstance(report, AgentReport) else None,
-            )
-        )
+        # A report that cannot be read escapes `answer` and crashes this actor (see `on_failure`).
+        reply = answer(self.player, self._agent, request, self._clock)
+        self._failed = isinstance(reply, AgentFailed)
+        request.reply_to.tell(reply)
 
     def on_failure(
         self,

@@ -19,6 +19,7 @@ import pykka
 from actors.agents import Agent
 from actors.game_master import GameMasterActor
 from actors.gamelog import GameLog
+from actors.inline import InlineSeat, is_instant
 from actors.messages import GameFinished, Recipient, Subscribe, View
 from actors.player import PlayerActor
 from actors.scheduler import Scheduler, ThreadingScheduler
@@ -26,8 +27,9 @@ from engine import Game, GameConfig, PlayerId, Role
 
 logger = logging.getLogger(__name__)
 
-#: Whatever occupies (plays) a seat: an agent, hosted in a `PlayerActor`, or any message recipient
-#: that answers `RequestAction` itself (a `net.seats.RemoteSeat`, a test double).
+#: Whatever occupies (plays) a seat: an agent, hosted in a `PlayerActor` (or in an `InlineSeat` if it is
+#: instant), or any message recipient that answers `RequestAction` itself (a `net.seats.RemoteSeat`, a
+#: test double).
 SeatOccupant = Agent | Recipient
 
 
@@ -37,7 +39,11 @@ class GameTimeout(Exception):
 
 @dataclass
 class RunningGame:
-    """A started game: its actors and the future that completes when it is over."""
+    """A started game: its actors and the future that completes when it is over.
+
+    `players` holds the `PlayerActor` of each seat that has one (a thinking agent's); an instant
+    agent's seat is played in the game master's thread and has no actor.
+    """
 
     game_id: str
     master: pykka.ActorRef[Any]
@@ -80,8 +86,13 @@ def start_game(
     key: bytes | None = None,
     seat_timeouts: Mapping[PlayerId, float] | None = None,
     pace_s: float = 0.0,
+    inline: bool = True,
 ) -> RunningGame:
-    """Start one game: a `PlayerActor` per agent seat, a game master, and the observers' subscriptions.
+    """Start one game: a game master, a `PlayerActor` per thinking agent, and the observers' subscriptions.
+
+    An instant agent (`actors.inline.is_instant`) is played in the game master's thread by an
+    `InlineSeat`, unless `inline` is False (then every agent gets its own thread, as before: for
+    comparisons).
 
     `timeout_s` is each phase's deadline, longer for a phase that awaits a seat of `seat_timeouts` (a
     person's); `pace_s` the minimum time between two phases' requests (0: none); `key`
@@ -104,9 +115,12 @@ def start_game(
         recipients: dict[PlayerId, Recipient] = {}
         for p in config.players:
             seat = seats[p]
-            if hasattr(seat, "decide"):
-                players[p] = PlayerActor.start(p, seat)
-                recipients[p] = players[p]
+            if isinstance(seat, Agent):  # has `decide` (a runtime-checkable protocol)
+                if inline and is_instant(seat):
+                    recipients[p] = InlineSeat(p, seat)
+                else:
+                    players[p] = PlayerActor.start(p, seat)
+                    recipients[p] = players[p]
             else:
                 recipients[p] = seat  # a Recipient: it answers RequestAction itself
         master = GameMasterActor.start(

@@ -107,7 +107,8 @@ class ThreadingScheduler:
         entry = _Entry(time.monotonic() + delay_s, next(self._counter), recipient, message)
         with self._cond:
             self._heap.push(entry)
-            self._cond.notify()
+            if self._heap.entries[0] is entry:  # else the thread already wakes earlier: a wake-up (and a
+                self._cond.notify()  # GIL hand-off) per phase would be for nothing
         return entry
 
     def held(self) -> int:

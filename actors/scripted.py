@@ -17,7 +17,7 @@ import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from engine import (
     Abstain,
@@ -46,6 +46,9 @@ class ScriptStep:
 
 class ScriptedAgent:
     """Plays `steps` in order; raises ScriptError (naming the step) on anything unexpected."""
+
+    #: Reads its next step: played inline by the game master (`actors.inline`).
+    instant: ClassVar[bool] = True
 
     def __init__(self, steps: Sequence[ScriptStep | Action | str], *, name: str = "script") -> None:
         """`steps` may mix `ScriptStep`s, bare actions (no phase check) and shorthand strings."""

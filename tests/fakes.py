@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from actors.agents import Agent, Reporting
@@ -17,12 +18,22 @@ class Collector:
         self.messages: list[Any] = []
         self.finished = threading.Event()
         self._lock = threading.Lock()
+        self._arrived = threading.Condition(self._lock)
 
     def tell(self, message: Any) -> None:
         with self._lock:
             self.messages.append(message)
+            self._arrived.notify_all()
         if isinstance(message, GameFinished):
             self.finished.set()
+
+    def wait_for(self, predicate: Callable[[list[Event]], bool], timeout: float) -> bool:
+        """Block until `predicate(events delivered so far)` holds (True) or `timeout` seconds pass (False)."""
+        with self._arrived:
+            return self._arrived.wait_for(
+                lambda: predicate([e for m in self.messages if isinstance(m, Deliver) for e in m.events]),
+                timeout,
+            )
 
     @property
     def events(self) -> list[Event]:

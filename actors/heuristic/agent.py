@@ -21,6 +21,7 @@ from __future__ import annotations
 import random
 from collections import Counter
 from collections.abc import Iterable
+from typing import ClassVar
 
 from actors.heuristic.beliefs import ACCUSING, KNOWN, SEER_RESULTS, Beliefs, Scores
 from actors.heuristic.speech import mentions, role_phrase, say
@@ -66,6 +67,9 @@ _REASON_LINES = {
 
 class HeuristicAgent:
     """A rule-based player; deterministic given its seed and the observations it is shown."""
+
+    #: Pure computation on what it is shown, well under a millisecond: played inline (`actors.inline`).
+    instant: ClassVar[bool] = True
 
     def __init__(self, seed: int) -> None:
         """`seed` fixes this agent's random choices (phrasings, tie-breaks, bluffs)."""

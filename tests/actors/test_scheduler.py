@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import threading
 import weakref
 
 import pytest
@@ -62,3 +63,37 @@ def test_live_timers_survive_the_compaction() -> None:
             timer.cancel()
     assert scheduler.fire_all() == 100
     assert delivered == list(range(0, 1000, 10))
+
+
+class _Box:
+    """Keeps what it is told, in order; `arrived` is set at each message."""
+
+    def __init__(self) -> None:
+        self.delivered: list[object] = []
+        self.arrived = threading.Condition()
+
+    def tell(self, message: object) -> None:
+        with self.arrived:
+            self.delivered.append(message)
+            self.arrived.notify_all()
+
+    def wait_for(self, count: int, timeout: float) -> bool:
+        with self.arrived:
+            return self.arrived.wait_for(lambda: len(self.delivered) >= count, timeout)
+
+
+def test_the_timer_thread_delivers_in_due_order_whichever_timer_was_armed_first() -> None:
+    """The thread is woken only when a new timer falls due before the one it sleeps on: an earlier
+    one must still wake it, a later one must still be delivered after it, and a cancelled head
+    (a game master's last deadline) must not hide the live timers behind it."""
+    scheduler, box = ThreadingScheduler(), _Box()
+    try:
+        scheduler.call_later(3600.0, box, "late")  # type: ignore[arg-type]
+        scheduler.call_later(0.05, box, "cancelled").cancel()  # type: ignore[arg-type]
+        scheduler.call_later(0.02, box, "second")  # type: ignore[arg-type]
+        scheduler.call_later(0.0, box, "first")  # type: ignore[arg-type]  # earlier: wakes the thread
+        scheduler.call_later(0.06, box, "third")  # type: ignore[arg-type]  # later: no wake-up needed
+        assert box.wait_for(3, timeout=10.0)
+        assert box.delivered == ["first", "second", "third"]
+    finally:
+        scheduler.close()

@@ -207,7 +207,8 @@ def test_raising_agents_and_a_crashing_actor_are_isolated(tmp_path, seed):
     try:
         finished = running.wait(WAIT_S)
         crashed_actor_alive = running.players[PLAYERS[6]].is_alive()
-        others_alive = [running.players[p].is_alive() for p in PLAYERS if p != PLAYERS[6]]
+        # The raising agents are wrappers, not instant: each has a player actor (instant seats have none).
+        others_alive = [ref.is_alive() for p, ref in running.players.items() if p != PLAYERS[6]]
     finally:
         running.stop()
     assert_valid_outcome(finished)
@@ -217,6 +218,7 @@ def test_raising_agents_and_a_crashing_actor_are_isolated(tmp_path, seed):
     assert PLAYERS[0] in failed  # the first decision fails whoever the seat is
     assert_faults_only(finished, dict.fromkeys(failed, 1))
     assert not crashed_actor_alive if PLAYERS[6] in failed else crashed_actor_alive
+    assert len(others_alive) == 3
     assert all(others_alive)  # agents that raise keep their actor (it ignores later requests)
     assert [e for m in full.messages if isinstance(m, Deliver) for e in m.events] == full.events
     assert_log_matches(tmp_path / "game.jsonl", finished)
