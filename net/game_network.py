@@ -64,7 +64,9 @@ class GameNetwork:
             view: ViewHub(server.bridge, game_id=game_id, view=view) for view in (PUBLIC_VIEW, FULL_VIEW)
         }
         entry = GameEntry(game_id, {s.token: s for s in self.seats.values()}, dict(self.hubs))
-        server.call_soon(server.lobby.add_game, entry)
+        # Waited for: a spectator who connects once this returns (a URL just printed) must find this
+        # game, not the one before it.
+        server.call(server.lobby.add_game, entry)
 
     def url(self, host: str, client_id: str, client_type: str, token: str | None = None) -> str:
         """A WebSocket URL of this server (`wss://` when it serves TLS)."""

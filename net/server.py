@@ -118,6 +118,22 @@ class NetworkServer:
         assert self.bridge is not None  # start() first
         self.bridge.call_soon(fn, *args)
 
+    def call(self, fn: Callable[..., None], *args: Any, timeout: float = 10.0) -> None:
+        """Run `fn(*args)` in the Trio thread and wait until it has run (any thread but that one)."""
+        if threading.current_thread() is self._thread:
+            raise RuntimeError("NetworkServer.call from the server's own thread would wait for itself")
+        done = threading.Event()
+
+        def run() -> None:
+            try:
+                fn(*args)
+            finally:
+                done.set()
+
+        self.call_soon(run)
+        if not done.wait(timeout):
+            raise TimeoutError(f"the network thread did not run {fn!r} within {timeout} s")
+
     def spawn(self, fn: Callable[[], Any]) -> None:
         """Start `await fn()` as a background task of the server (Trio thread only)."""
         assert self._nursery is not None

@@ -521,3 +521,26 @@ def test_spectators_watch_the_game_hosted_last_and_stats_lists_every_game(server
     ws.send(hello())
     assert receive(ws)["game_id"] == "g1"
     assert stats(server.port)["games"] == ["g1", "g2"]
+
+
+def test_a_game_is_registered_once_its_network_is_built(make_server) -> None:
+    # run.py prints the spectator URLs right after: whoever connects then must find this game, not
+    # the one before it (spectators who name no game watch the latest).
+    server = make_server(ServerConfig(port=0))
+    for n in range(20):
+        network = GameNetwork(server, f"g{n}", [])
+        assert server.lobby.current == network.game_id
+
+
+def test_a_call_from_the_server_thread_cannot_wait_for_itself(make_server) -> None:
+    server = make_server(ServerConfig(port=0))
+    errors: list[BaseException] = []
+
+    def from_trio() -> None:
+        try:
+            server.call(lambda: None)
+        except RuntimeError as exc:
+            errors.append(exc)
+
+    server.call(from_trio)
+    assert len(errors) == 1

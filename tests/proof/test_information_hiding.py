@@ -210,11 +210,6 @@ def play(server: NetworkServer, agent_processes: Executor, plan: Plan) -> Played
     with cleanup() as later:
         with HOSTING:
             net = GameNetwork(server, plan.game_id, remote)
-            # The game is registered by a callback in the Trio thread; the spectators below watch "the
-            # latest game", so they must not be greeted before it ran (callbacks run in order).
-            registered = threading.Event()
-            server.call_soon(registered.set)
-            assert registered.wait(WAIT_S)
             public = Watcher(net.url(HOST, f"{plan.game_id}-public", "ui"))
             later.append(public.close)
             full = Watcher(net.url(HOST, f"{plan.game_id}-full", "observer"), token=server.lobby.admin_token)
