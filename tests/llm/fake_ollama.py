@@ -32,8 +32,9 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from tests.httpfake import KeepAliveHandler, LoopbackServer, serve_in_thread
 
 KNOWN_MODEL = "llama3.2:latest"
 VERSION = "0.12.6"
@@ -138,16 +139,12 @@ def _canonical(model: str) -> str:
     return model if ":" in model else f"{model}:latest"
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
+class _Server(LoopbackServer):
     fake: FakeOllama
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"  # keep-alive, as Ollama (Go's net/http)
-    disable_nagle_algorithm = True  # TCP_NODELAY, as Go; else headers then body stall on delayed ACKs
+class _Handler(KeepAliveHandler):
     server: _Server
-    timeout = 30  # a stuck connection ends on its own even if nobody stops the server
 
     def setup(self) -> None:
         super().setup()
@@ -260,15 +257,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _send(self, record: Recorded, status: int, body: bytes, content_type: str) -> None:
         record.status = status
         record.finished = time.monotonic()  # before writing: see the module docstring
-        try:
-            self.send_response(status)
-            self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-            self.wfile.flush()
-        except OSError:  # the client gave up (timeout) and closed its end
-            self.close_connection = True
+        self.reply(status, body, content_type)
 
 
 @dataclass
@@ -300,10 +289,7 @@ class FakeOllama:
         server = _Server(("127.0.0.1", 0), _Handler)
         server.fake = self
         self._server = server
-        self._thread = threading.Thread(
-            target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="fake-ollama", daemon=True
-        )
-        self._thread.start()
+        self._thread = serve_in_thread(server, "fake-ollama")
         return self
 
     def stop(self) -> None:

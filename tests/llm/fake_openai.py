@@ -23,9 +23,9 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from tests.httpfake import KeepAliveHandler, LoopbackServer, serve_in_thread
 from tests.llm.fake_ollama import completion_tokens, prompt_tokens, valid_content
 
 MODEL = "gemma-3-270m"
@@ -78,16 +78,12 @@ class Call:
     content: str | None = None
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
+class _Server(LoopbackServer):
     fake: FakeOpenAI
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True
+class _Handler(KeepAliveHandler):
     server: _Server
-    timeout = 30
 
     def setup(self) -> None:
         super().setup()
@@ -170,15 +166,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _send(self, call: Call, status: int, body: bytes) -> None:
         call.status = status
-        try:
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-            self.wfile.flush()
-        except OSError:
-            self.close_connection = True
+        self.reply(status, body, "application/json")
 
 
 def _error(message: str, kind: str, code: str | None = None) -> dict[str, Any]:
@@ -242,10 +230,7 @@ class FakeOpenAI:
         server.fake = self
         self._server = server
         self._url = f"http://127.0.0.1:{server.server_address[1]}/v1"
-        self._thread = threading.Thread(
-            target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="fake-openai", daemon=True
-        )
-        self._thread.start()
+        self._thread = serve_in_thread(server, "fake-openai")
         return self
 
     def stop(self) -> None:

@@ -37,8 +37,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Protocol
+
+from tests.httpfake import KeepAliveHandler, LoopbackServer, serve_in_thread
 
 logger = logging.getLogger(__name__)
 
@@ -230,10 +231,7 @@ class OllamaFront:
         server = _Server(("127.0.0.1", 0), _Handler)
         server.front = self
         self._server = server
-        self._thread = threading.Thread(
-            target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="ollama-front", daemon=True
-        )
-        self._thread.start()
+        self._thread = serve_in_thread(server, "ollama-front")
         return self
 
     def stop(self) -> None:
@@ -348,14 +346,11 @@ class OllamaFront:
         }
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
+class _Server(LoopbackServer):
     front: OllamaFront
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"  # keep-alive, as Ollama (Go's net/http)
-    disable_nagle_algorithm = True
+class _Handler(KeepAliveHandler):
     server: _Server
     timeout = 600  # an idle keep-alive connection ends on its own
 
@@ -403,15 +398,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(status, json.dumps(payload).encode(), "application/json; charset=utf-8")
 
     def _send(self, status: int, body: bytes, content_type: str) -> None:
-        try:
-            self.send_response(status)
-            self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-            self.wfile.flush()
-        except OSError:  # the client gave up (timeout) and closed its end
-            self.close_connection = True
+        self.reply(status, body, content_type)
 
 
 @contextmanager
