@@ -168,6 +168,10 @@ class Choice:
                 return f"{action.kind} target {target!r} is not allowed now (allowed: {allowed})"
 
 
+#: The last line of every menu: doing nothing is always allowed.
+ABSTAIN_CHOICE = Choice(ActionKind.ABSTAIN)
+
+
 def action_to_dict(action: Action) -> dict[str, Any]:
     """Serialise an action: `{"kind": "vote", "target": "Alice"}`."""
     match action:

@@ -1,0 +1,209 @@
+"""The small interface through which phase logic acts on a game: emit, kill, open a phase, end.
+
+Phase logic (`engine.night`, `engine.day`, `engine.hunter`) reads and writes the `GameState` and calls
+these, nothing else. `Effects` also drives the agenda (`run`): it pops entries and, through the one
+table `engine.phases.PHASES`, opens phases and closes them once every awaited action is in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from engine.actions import Action
+from engine.config import Reveal
+from engine.events import (
+    PUBLIC,
+    DeathCause,
+    Event,
+    GameEnded,
+    PhaseStarted,
+    PlayerDied,
+    PlayerFaulted,
+    Scope,
+    to_player,
+)
+from engine.outcome import Outcome, Termination
+from engine.phases import PHASES, STEPS, PhaseSpec
+from engine.roles import ROLE_SPECS
+from engine.state import AgendaEntry, GameState
+from engine.vocabulary import Phase, PlayerId, Team
+
+
+class Effects:
+    """What phase logic may do to `state`, and the loop that runs the agenda."""
+
+    __slots__ = ("_log_append", "_public_appends", "_seen", "_wolf_views", "spec", "state")
+
+    def __init__(self, state: GameState) -> None:
+        """Effects on `state`, whose views (`log`, `public`, `seen`) must be empty lists."""
+        self.state = state
+        #: The open phase's spec (a function of `state.phase`, kept to save a lookup per action).
+        self.spec: PhaseSpec = PHASES[Phase.NIGHT]
+        self._seen = state.seen
+        self._log_append = state.log.append
+        self._wolf_views = tuple(state.seen[p].append for p in state.wolves)
+        # Bound appends built once: a public event (the common case) costs one loop and no lookups.
+        self._public_appends: tuple[Callable[[Event], None], ...] = (
+            state.log.append,
+            state.public.append,
+            *(view.append for view in state.seen.values()),
+        )
+
+    # ------------------------------------------------------------------ the four effects
+
+    def emit(self, event: Event) -> None:
+        """Route `event` once to the log and to every view its audience allows (`observation.may_see`)."""
+        audience = event.audience
+        scope = audience.scope
+        if scope is Scope.PUBLIC:
+            for append in self._public_appends:
+                append(event)
+            return
+        self._log_append(event)
+        if scope is Scope.WOLVES:
+            for append in self._wolf_views:
+                append(event)
+        elif scope is Scope.PLAYER:
+            self._seen[audience.player].append(event)  # type: ignore[index]  # set for PLAYER
+
+    def kill(self, player: PlayerId, cause: DeathCause) -> None:
+        """`player` dies (announced with what the rules reveal); see `check_win` for the end."""
+        s = self.state
+        s.alive[player] = False
+        s.alive_players = tuple(p for p in s.alive_players if p != player)
+        role = s.roles[player]
+        reveal = s.rules.reveal_on_death
+        self.emit(
+            PlayerDied(
+                audience=PUBLIC,
+                day=s.day,
+                player=player,
+                cause=cause,
+                role=role if reveal is Reveal.ROLE else None,
+                team=ROLE_SPECS[role].team if reveal is not Reveal.NONE else None,
+            )
+        )
+
+    def open(
+        self,
+        spec: PhaseSpec,
+        acting: Sequence[PlayerId],
+        speaker: PlayerId | None,
+        candidates: tuple[PlayerId, ...],
+    ) -> None:
+        """Open `spec`'s phase for `acting` (their menus from `spec.menu`); with nobody to wait for it
+        closes at once."""
+        s = self.state
+        self.spec = spec
+        s.phase = phase = spec.phase
+        s.phase_id = phase_id = self._new_phase_id()
+        s.submitted = {}
+        menu = spec.menu
+        s.choices = {p: menu(s, p) for p in acting}
+        s.awaiting = set(acting)
+        audience = spec.audience or to_player(acting[0])
+        self.emit(
+            PhaseStarted(
+                audience=audience,
+                day=s.day,
+                phase=phase,
+                phase_id=phase_id,
+                speaker=speaker,
+                candidates=candidates,
+            )
+        )
+        if not acting:
+            self.close()
+
+    def end(self, winner: Team | None, termination: Termination, reason: str) -> None:
+        """The game ends here: no later phase opens, nobody is awaited."""
+        s = self.state
+        s.outcome = Outcome(winner=winner, termination=termination, day=s.day, reason=reason)
+        s.phase = Phase.GAME_OVER
+        s.awaiting.clear()
+        s.choices = {}
+        s.agenda.clear()
+        self.emit(
+            GameEnded(
+                audience=PUBLIC,
+                day=s.day,
+                winner=winner,
+                termination=termination.value,
+                reason=reason,
+                roles=tuple((p, s.roles[p]) for p in s.players),
+            )
+        )
+
+    # ------------------------------------------------------------------ helpers built on them
+
+    def check_win(self) -> bool:
+        """End the game if a side has won (checked after every death); return whether it is over."""
+        s = self.state
+        wolves = sum(1 for p in s.alive_players if ROLE_SPECS[s.roles[p]].is_wolf)
+        others = len(s.alive_players) - wolves
+        if wolves == 0:
+            self.end(Team.VILLAGE, Termination.WOLVES_ELIMINATED, "every werewolf is dead")
+        elif wolves >= others:
+            reason = (
+                _count(wolves, "werewolf", "werewolves")
+                + " alive against "
+                + _count(others, "other", "others")
+            )
+            self.end(Team.WOLVES, Termination.WOLF_PARITY, reason)
+        return s.outcome is not None
+
+    def schedule(self, *entries: AgendaEntry) -> None:
+        """Put `entries` at the front of the agenda, in this order."""
+        self.state.agenda.extendleft(reversed(entries))
+
+    def fault(self, player: PlayerId, reason: str) -> None:
+        """Tell `player` (and the game master) that he faulted in the current phase."""
+        s = self.state
+        self.emit(
+            PlayerFaulted(
+                audience=to_player(player),
+                day=s.day,
+                player=player,
+                phase=s.phase,
+                phase_id=s.phase_id,
+                reason=reason,
+            )
+        )
+
+    # ------------------------------------------------------------------ the driver
+
+    def run(self) -> None:
+        """Run the agenda until a phase waits for players or the game ends."""
+        s = self.state
+        agenda = s.agenda
+        while s.outcome is None and not s.awaiting and agenda:
+            key, arg = agenda.popleft()
+            spec = PHASES.get(key)
+            if spec is None:
+                STEPS[key](s, self, arg)
+                continue
+            opening = spec.opener(s, self, arg)
+            if opening is not None:
+                self.open(spec, *opening)
+
+    def close(self) -> None:
+        """Every awaited action is in: resolve the open phase together (seat order, never arrival order)."""
+        s = self.state
+        submitted: dict[PlayerId, Action] = s.submitted
+        s.choices = {}
+        self.spec.resolver(s, self, submitted)
+
+    def _new_phase_id(self) -> int:
+        # Opaque, not a counter: a counter would let every player count the hidden phases (the wolves'
+        # chat turns, the witch, a hunter's shot) between two public ones. Drawn from a stream of its
+        # own so that the game's RNG, and so the game, is the same whatever the ids are.
+        s = self.state
+        while True:
+            candidate = s.phase_rng.getrandbits(31)
+            if candidate not in s.used_phase_ids:
+                s.used_phase_ids.add(candidate)
+                return candidate
+
+
+def _count(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
