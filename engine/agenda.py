@@ -6,10 +6,10 @@ once (`engine.phases.STEPS`). See the header of `engine.game`.
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 
-class Step(Enum):
+class Step(StrEnum):
     """An instant step; its argument (a player, or nothing) travels beside it."""
 
     NIGHTFALL = "nightfall"

@@ -8,6 +8,7 @@ rule a player needs more than half of the living players' votes (docs/rules.md).
 
 from __future__ import annotations
 
+from collections import deque
 from typing import TYPE_CHECKING
 
 from engine import hunter
@@ -41,7 +42,8 @@ def daybreak(s: GameState, fx: Effects, _: object) -> None:
     entries: list[AgendaEntry] = []
     if s.rules.discussion is Discussion.ROUND_ROBIN:
         order = shuffled(s, s.alive_players)
-        entries += [(Phase.DISCUSSION, p) for _ in range(s.rules.discussion_rounds) for p in order]
+        if s.rules.discussion_rounds:
+            entries.append((Phase.DISCUSSION, tuple(order) * s.rules.discussion_rounds))
     else:
         entries += [(Phase.BIDDING, i) for i in range(s.rules.bidding_max_turns)]
     if s.day == 0:  # `day_zero`: the game opens with a day of talk, without a vote
@@ -55,14 +57,31 @@ def daybreak(s: GameState, fx: Effects, _: object) -> None:
 # ---------------------------------------------------------------------- speech (also the wolves' chat)
 
 
-def open_turn(s: GameState, fx: Effects, speaker: PlayerId) -> Opening | None:
-    """A living player's speaking turn."""
-    return Opening([speaker], speaker) if s.alive[speaker] else None
+# Speaking turns are one agenda entry for a whole discussion (or a night's chat): the speakers in order,
+# every round. The first living one speaks; the others wait in `state.speakers`, and each speech opens
+# the next living speaker's turn itself (`resolve_speech`): a turn is one phase, and no trip through
+# the agenda.
 
 
-def open_last_words(s: GameState, fx: Effects, player: PlayerId) -> Opening:
+def open_turns(s: GameState, fx: Effects, speakers: tuple[PlayerId, ...]) -> Opening | None:
+    """The first living player of `speakers` speaks; the others wait their turn (the dead lose theirs)."""
+    s.speakers = deque(speakers)
+    speaker = _next_speaker(s)
+    return None if speaker is None else Opening([speaker], speaker)
+
+
+def _next_speaker(s: GameState) -> PlayerId | None:
+    queue, alive = s.speakers, s.alive
+    while queue:
+        speaker = queue.popleft()
+        if alive[speaker]:
+            return speaker
+    return None
+
+
+def open_last_words(s: GameState, fx: Effects, speakers: tuple[PlayerId, ...]) -> Opening:
     """The executed player's last words (he is dead, and speaks anyway)."""
-    return Opening([player], player)
+    return Opening([speakers[0]], speakers[0])
 
 
 def speak_menu(s: GameState, player: PlayerId) -> tuple[Choice, ...]:
@@ -71,16 +90,19 @@ def speak_menu(s: GameState, player: PlayerId) -> tuple[Choice, ...]:
 
 
 def resolve_speech(s: GameState, fx: Effects, submitted: dict[PlayerId, Action]) -> None:
-    """The speech is told to the phase's audience; the discussion remembers its last turn (bidding)."""
+    """The speech is told to the phase's audience; the discussion remembers its last turn (bidding);
+    then the next living speaker's turn opens, if any is left."""
     phase = s.phase
-    for player, action in submitted.items():
-        if isinstance(action, Speak):
-            audience = WOLVES if phase is Phase.WOLF_CHAT else PUBLIC
-            fx.emit(Spoke(audience=audience, day=s.day, player=player, phase=phase, text=action.text))
-            if phase is Phase.DISCUSSION:
-                s.last_speech = action.text
+    ((player, action),) = submitted.items()  # one speaker per turn
+    if isinstance(action, Speak):
+        audience = WOLVES if phase is Phase.WOLF_CHAT else PUBLIC
+        fx.emit(Spoke(audience, s.day, player, phase, action.text))  # positional: the hot path
         if phase is Phase.DISCUSSION:
-            s.last_speaker = player
+            s.last_speech = action.text
+    if phase is Phase.DISCUSSION:
+        s.last_speaker = player
+    if s.speakers and (speaker := _next_speaker(s)) is not None:
+        fx.open(phase, (speaker,), speaker)
 
 
 # ---------------------------------------------------------------------- bidding
@@ -108,7 +130,7 @@ def resolve_bidding(s: GameState, fx: Effects, submitted: dict[PlayerId, Action]
     preferred = tuple(p for p in tied if p.lower() in mentioned) or tied
     speaker = draw(s, preferred)
     fx.emit(BidsRevealed(audience=PUBLIC, day=s.day, bids=bids, speaker=speaker))
-    fx.schedule((Phase.DISCUSSION, speaker))
+    fx.schedule((Phase.DISCUSSION, (speaker,)))
 
 
 # ---------------------------------------------------------------------- the vote
@@ -173,4 +195,4 @@ def execute(s: GameState, fx: Effects, player: PlayerId) -> None:
         return
     hunter.after_deaths(s, fx, (player,))
     if s.rules.last_words:
-        fx.schedule((Phase.LAST_WORDS, player))
+        fx.schedule((Phase.LAST_WORDS, (player,)))

@@ -19,7 +19,6 @@ from engine.events import (
     PhaseStarted,
     PlayerDied,
     PlayerFaulted,
-    Scope,
     to_player,
 )
 from engine.outcome import Outcome, Termination
@@ -32,39 +31,18 @@ from engine.vocabulary import Phase, PlayerId, Team
 class Effects:
     """What phase logic may do to `state`, and the loop that runs the agenda."""
 
-    __slots__ = ("_log_append", "_public_appends", "_seen", "_wolf_views", "spec", "state")
+    __slots__ = ("emit", "spec", "state")
 
     def __init__(self, state: GameState) -> None:
-        """Effects on `state`, whose views (`log`, `public`, `seen`) must be empty lists."""
+        """Effects on `state`."""
         self.state = state
         #: The open phase's spec (a function of `state.phase`, kept to save a lookup per action).
         self.spec: PhaseSpec = PHASES[Phase.NIGHT]
-        self._seen = state.seen
-        self._log_append = state.log.append
-        self._wolf_views = tuple(state.seen[p].append for p in state.wolves)
-        # Bound appends built once: a public event (the common case) costs one loop and no lookups.
-        self._public_appends: tuple[Callable[[Event], None], ...] = (
-            state.log.append,
-            state.public.append,
-            *(view.append for view in state.seen.values()),
-        )
+        #: emit(event): route `event` once to the log and the views its audience allows
+        #: (`engine.observation.Routing.route`, bound here: it runs for every event).
+        self.emit: Callable[[Event], None] = state.routing.route
 
     # ------------------------------------------------------------------ the four effects
-
-    def emit(self, event: Event) -> None:
-        """Route `event` once to the log and to every view its audience allows (`observation.may_see`)."""
-        audience = event.audience
-        scope = audience.scope
-        if scope is Scope.PUBLIC:
-            for append in self._public_appends:
-                append(event)
-            return
-        self._log_append(event)
-        if scope is Scope.WOLVES:
-            for append in self._wolf_views:
-                append(event)
-        elif scope is Scope.PLAYER:
-            self._seen[audience.player].append(event)  # type: ignore[index]  # set for PLAYER
 
     def kill(self, player: PlayerId, cause: DeathCause) -> None:
         """`player` dies (announced with what the rules reveal); see `check_win` for the end."""
@@ -86,34 +64,31 @@ class Effects:
 
     def open(
         self,
-        spec: PhaseSpec,
+        phase: Phase,
         acting: Sequence[PlayerId],
-        speaker: PlayerId | None,
-        candidates: tuple[PlayerId, ...],
+        speaker: PlayerId | None = None,
+        candidates: tuple[PlayerId, ...] = (),
     ) -> None:
-        """Open `spec`'s phase for `acting` (their menus from `spec.menu`); with nobody to wait for it
-        closes at once."""
+        """Open `phase` for `acting` (their menus from its spec's `menu`), telling its audience; with
+        nobody to wait for it resolves at once."""
         s = self.state
-        self.spec = spec
-        s.phase = phase = spec.phase
+        self.spec = spec = PHASES[phase]
+        s.phase = phase
         s.phase_id = phase_id = self._new_phase_id()
         s.submitted = {}
-        menu = spec.menu
-        s.choices = {p: menu(s, p) for p in acting}
-        s.awaiting = set(acting)
+        if len(acting) == 1:  # a turn, the common case: no loop
+            player = acting[0]
+            s.choices = {player: spec.menu(s, player)}
+            s.awaiting = {player}
+        else:
+            menu = spec.menu
+            s.choices = {p: menu(s, p) for p in acting}
+            s.awaiting = set(acting)
         audience = spec.audience or to_player(acting[0])
-        self.emit(
-            PhaseStarted(
-                audience=audience,
-                day=s.day,
-                phase=phase,
-                phase_id=phase_id,
-                speaker=speaker,
-                candidates=candidates,
-            )
-        )
-        if not acting:
-            self.close()
+        self.emit(PhaseStarted(audience, s.day, phase, phase_id, speaker, candidates))  # positional: hot path
+        if not acting:  # `run` goes on from here
+            s.choices = {}
+            spec.resolver(s, self, {})
 
     def end(self, winner: Team | None, termination: Termination, reason: str) -> None:
         """The game ends here: no later phase opens, nobody is awaited."""
@@ -184,14 +159,16 @@ class Effects:
                 continue
             opening = spec.opener(s, self, arg)
             if opening is not None:
-                self.open(spec, *opening)
+                self.open(key, *opening)
 
     def close(self) -> None:
-        """Every awaited action is in: resolve the open phase together (seat order, never arrival order)."""
+        """Every awaited action is in: resolve the open phase together (seat order, never arrival order),
+        then run the agenda on."""
         s = self.state
         submitted: dict[PlayerId, Action] = s.submitted
         s.choices = {}
         self.spec.resolver(s, self, submitted)
+        self.run()
 
     def _new_phase_id(self) -> int:
         # Opaque, not a counter: a counter would let every player count the hidden phases (the wolves'

@@ -40,7 +40,7 @@ from __future__ import annotations
 import random
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, NoReturn
 
 from engine.actions import ABSTAIN_CHOICE, Abstain, Action, ActionKind, Choice
 from engine.agenda import Step
@@ -61,7 +61,7 @@ from engine.events import (
     to_player,
 )
 from engine.inputs import Act, Deadline, Fault, Input, Reasoning, input_to_dict
-from engine.observation import Observation
+from engine.observation import Observation, Routing
 from engine.outcome import Outcome
 from engine.roles import ROLE_SPECS
 from engine.seeding import stream_seed
@@ -110,13 +110,14 @@ class Game:
             deal_rng = random.Random(stream_seed(key, "deal"))
         players = config.players
         dealt = deal(config, deal_rng) if roles is None else check_deal(config, roles)
+        wolves = tuple(p for p in players if ROLE_SPECS[dealt[p]].is_wolf)
         self.state = s = GameState(
             config=config,
             rules=config.rules,
             players=players,
             seat={p: i for i, p in enumerate(players)},
             roles=dealt,
-            wolves=tuple(p for p in players if ROLE_SPECS[dealt[p]].is_wolf),
+            wolves=wolves,
             mention=re.compile(r"\b(" + "|".join(re.escape(p) for p in players) + r")\b", re.IGNORECASE),
             speak_menu=(Choice(ActionKind.SPEAK, max_chars=config.rules.max_speech_chars), ABSTAIN_CHOICE),
             rng=rng,
@@ -124,7 +125,7 @@ class Game:
             alive=dict.fromkeys(players, True),
             alive_players=players,
             potions={p: [True, True] for p in players if ROLE_SPECS[dealt[p]].witch},
-            seen={p: [] for p in players},
+            routing=Routing(players, wolves),
         )
         s.agenda.append((Step.DAY, None) if config.rules.day_zero else (Step.NIGHTFALL, None))
         self._fx = fx = Effects(s)
@@ -178,7 +179,7 @@ class Game:
     @property
     def events(self) -> tuple[Event, ...]:
         """The whole event log (game master's view)."""
-        return tuple(self.state.log)
+        return tuple(self.state.routing.log)
 
     @property
     def inputs(self) -> tuple[dict[str, Any], ...]:
@@ -191,19 +192,19 @@ class Game:
 
     def events_since(self, index: int) -> tuple[Event, ...]:
         """The events from position `index` of the log on (cheaper than slicing `events`)."""
-        return tuple(self.state.log[index:])
+        return tuple(self.state.routing.log[index:])
 
     def public_since(self, index: int) -> tuple[Event, ...]:
         """The public events from position `index` of the public view on (routed when emitted)."""
-        return tuple(self.state.public[index:])
+        return tuple(self.state.routing.public[index:])
 
     def visible_since(self, player: PlayerId, index: int) -> tuple[Event, ...]:
         """The events routed to `player` from position `index` of his view on (his observation's events)."""
-        return tuple(self.state.seen[player][index:])
+        return tuple(self.state.routing.seen(player)[index:])
 
     def public_events(self) -> tuple[Event, ...]:
         """The events everyone may see, in order (a spectator's public view)."""
-        return tuple(self.state.public)
+        return tuple(self.state.routing.public)
 
     def role_of(self, player: PlayerId) -> Role:
         """A player's role (game master knowledge: never hand this to a player)."""
@@ -232,25 +233,26 @@ class Game:
         role = s.roles[player]
         spec = ROLE_SPECS[role]
         potions = s.potions.get(player, _NO_POTIONS)
-        seen = s.seen[player]
+        seen = s.routing.seen(player)
         if s.outcome is not None or player in s.awaiting:
             phase, phase_id = s.phase, s.phase_id
         else:
             phase, phase_id = _last_phase_seen(seen)
+        # Positional, in field order: built before every action, and keywords cost a third of it.
         return Observation(
-            player=player,
-            role=role,
-            team=spec.team,
-            alive=s.alive[player],
-            day=s.day,
-            phase=phase,
-            phase_id=phase_id,
-            players=s.players,
-            alive_players=s.alive_players,
-            wolves=s.wolves if spec.is_wolf else (),
-            heal_left=potions[0],
-            poison_left=potions[1],
-            events=tuple(seen),
+            player,
+            role,
+            spec.team,
+            s.alive[player],
+            s.day,
+            phase,
+            phase_id,
+            s.players,
+            s.alive_players,
+            s.wolves if spec.is_wolf else (),
+            potions[0],
+            potions[1],
+            tuple(seen),
         )
 
     def snapshot(self) -> tuple[Any, ...]:
@@ -266,7 +268,7 @@ class Game:
         and call this, and a replay is a loop over a record's inputs.
         """
         if isinstance(item, Act):
-            return self._act(item)
+            return self.apply(*item)
         if isinstance(item, Deadline):
             return self._deadline(item.phase_id)
         if isinstance(item, Fault):
@@ -277,7 +279,32 @@ class Game:
 
     def apply(self, player: PlayerId, action: Action) -> list[Event]:
         """Apply `player`'s action; return the events it caused. Raises IllegalAction (state unchanged)."""
-        return self._act(Act(player, action))
+        s = self.state
+        # The common case inline (an awaited player, a legal action): this runs for every action.
+        awaiting = s.awaiting
+        if player in awaiting:
+            kind = getattr(action, "kind", None)
+            for choice in s.choices[player]:
+                if choice.kind is kind:
+                    refusal = choice.refusal(action)
+                    if refusal is None:
+                        break
+                    raise IllegalAction(refusal, player, action)
+            else:
+                self._refuse(player, action)
+        else:
+            self._refuse(player, action)
+        log = s.routing.log
+        mark = len(log)
+        s.inputs.append(Act(player, action))
+        awaiting.discard(player)
+        s.submitted[player] = action
+        fx = self._fx
+        if fx.spec.acknowledged:
+            fx.emit(ActionRecorded(to_player(player), s.day, player, action))
+        if not awaiting:
+            fx.close()
+        return log[mark:]
 
     def deadline_passed(self, phase_id: int | None = None) -> list[Event]:
         """The current phase's time is up: every missing player faults and abstains, then it resolves.
@@ -300,31 +327,14 @@ class Game:
         """
         return self._noted(Reasoning(player, text), player)
 
-    def _act(self, item: Act) -> list[Event]:
-        s = self.state
-        player, action = item
-        self._check(player, action)
-        log = s.log
-        mark = len(log)
-        s.inputs.append(item)
-        awaiting = s.awaiting
-        awaiting.discard(player)
-        s.submitted[player] = action
-        fx = self._fx
-        if fx.spec.acknowledged:
-            fx.emit(ActionRecorded(audience=to_player(player), day=s.day, player=player, action=action))
-        if not awaiting:
-            fx.close()
-            fx.run()
-        return log[mark:]
-
     def _deadline(self, phase_id: int | None) -> list[Event]:
         s = self.state
         if s.outcome is not None or not s.awaiting:
             return []
         if phase_id is not None and phase_id != s.phase_id:
             return []
-        mark = len(s.log)
+        log = s.routing.log
+        mark = len(log)
         s.inputs.append(Deadline(s.phase_id))
         fx = self._fx
         for p in s.players:
@@ -333,8 +343,7 @@ class Game:
                 s.submitted[p] = Abstain()
         s.awaiting.clear()
         fx.close()
-        fx.run()
-        return s.log[mark:]
+        return log[mark:]
 
     def _noted(self, item: Fault | Reasoning, player: PlayerId) -> list[Event]:
         s = self.state
@@ -342,7 +351,8 @@ class Game:
             raise IllegalAction(f"unknown player {player!r}", player)
         if s.outcome is not None:
             return []
-        mark = len(s.log)
+        log = s.routing.log
+        mark = len(log)
         s.inputs.append(item)
         if isinstance(item, Fault):
             self._fx.fault(player, item.reason)
@@ -357,23 +367,14 @@ class Game:
                     text=item.text,
                 )
             )
-        return s.log[mark:]
+        return log[mark:]
 
-    def _check(self, player: PlayerId, action: Action) -> None:
-        # The common case first (an awaited player, a legal action); the reasons are worked out only
-        # when the action is refused.
+    def _refuse(self, player: PlayerId, action: Action) -> NoReturn:
         s = self.state
-        choices = s.choices.get(player) if player in s.awaiting else None
-        if choices is None:
+        if player not in s.awaiting:
             raise IllegalAction(self._why_not_awaited(player), player, action)
         kind = getattr(action, "kind", None)
-        for choice in choices:
-            if choice.kind is kind:
-                refusal = choice.refusal(action)
-                if refusal is None:
-                    return
-                raise IllegalAction(refusal, player, action)
-        allowed = ", ".join(c.kind.value for c in choices)
+        allowed = ", ".join(c.kind.value for c in s.choices[player])
         raise IllegalAction(
             f"{kind} is not allowed in the {s.phase} phase (allowed: {allowed})", player, action
         )

@@ -92,17 +92,10 @@ def nightfall(s: GameState, fx: Effects, _: object) -> None:
     wolves = tuple(p for p in s.wolves if s.alive[p])
     if s.rules.wolf_chat and len(wolves) >= 2:  # noqa: PLR2004 - a chat needs two
         order = shuffled(s, wolves)
-        entries += [(Phase.WOLF_CHAT, p) for _ in range(s.rules.wolf_chat_rounds) for p in order]
+        if s.rules.wolf_chat_rounds:
+            entries.append((Phase.WOLF_CHAT, tuple(order) * s.rules.wolf_chat_rounds))
     entries += [(Phase.NIGHT, None), (Phase.WITCH, None), (Step.DAWN, None), (Step.DAY, None)]
     fx.schedule(*entries)
-
-
-# ---------------------------------------------------------------------- the wolves' chat (speech: engine.day)
-
-
-def open_wolf_turn(s: GameState, fx: Effects, wolf: PlayerId) -> Opening | None:
-    """A living wolf's turn in the chat."""
-    return Opening([wolf], wolf) if s.alive[wolf] else None
 
 
 # ---------------------------------------------------------------------- the simultaneous night phase

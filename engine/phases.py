@@ -51,7 +51,7 @@ PHASES: dict[Any, PhaseSpec] = {
     for spec in (
         PhaseSpec(
             phase=Phase.WOLF_CHAT,
-            opener=night.open_wolf_turn,
+            opener=day.open_turns,
             menu=day.speak_menu,
             resolver=day.resolve_speech,
             audience=WOLVES,
@@ -75,7 +75,7 @@ PHASES: dict[Any, PhaseSpec] = {
         ),
         PhaseSpec(
             phase=Phase.DISCUSSION,
-            opener=day.open_turn,
+            opener=day.open_turns,
             menu=day.speak_menu,
             resolver=day.resolve_speech,
             audience=PUBLIC,

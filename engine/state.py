@@ -18,8 +18,8 @@ from typing import Any, NamedTuple
 from engine.actions import Action, Choice
 from engine.config import GameConfig, Rules
 from engine.errors import ConfigError
-from engine.events import Event
 from engine.inputs import Input
+from engine.observation import Routing
 from engine.outcome import Outcome
 from engine.vocabulary import Phase, PlayerId, Role
 
@@ -59,12 +59,13 @@ class GameState:
         alive: who lives; alive_players: the living in seat order (kept in step with `alive`).
         day, phase, phase_id: where the game is; used_phase_ids: every id drawn so far.
         awaiting: who the open phase still waits for; choices: their menus; submitted: what came in.
-        agenda: what comes next, in order; candidates: a revote's candidates; vote_round: 1 or 2.
+        agenda: what comes next, in order; speakers: who speaks after the current turn (engine.day);
+            candidates: a revote's candidates; vote_round: 1 or 2.
         potions: each witch's [heal, poison] left; last_protected: each protector's last target.
         night: tonight's decisions; executed_today: who the vote killed (the medium learns it).
         last_speaker, last_speech: the bidding discussion's memory of the last turn.
         outcome: how the game ended, once it has.
-        log: every event; public: the public ones; seen: each player's view (routed when emitted).
+        routing: every event (`log`), the public ones, each player's view (`engine.observation.Routing`).
         inputs: every accepted input, typed, in order (what a replay re-applies).
     """
 
@@ -80,6 +81,7 @@ class GameState:
     phase_rng: random.Random
     alive: dict[PlayerId, bool]
     alive_players: tuple[PlayerId, ...]
+    routing: Routing
     day: int = 0
     phase: Phase = Phase.NIGHT
     phase_id: int = 0
@@ -88,6 +90,7 @@ class GameState:
     choices: dict[PlayerId, tuple[Choice, ...]] = field(default_factory=dict)
     submitted: dict[PlayerId, Action] = field(default_factory=dict)
     agenda: deque[AgendaEntry] = field(default_factory=deque)
+    speakers: deque[PlayerId] = field(default_factory=deque)
     candidates: tuple[PlayerId, ...] = ()
     vote_round: int = 1
     potions: dict[PlayerId, list[bool]] = field(default_factory=dict)
@@ -97,9 +100,6 @@ class GameState:
     last_speaker: PlayerId | None = None
     last_speech: str = ""
     outcome: Outcome | None = None
-    log: list[Event] = field(default_factory=list)
-    public: list[Event] = field(default_factory=list)
-    seen: dict[PlayerId, list[Event]] = field(default_factory=dict)
     inputs: list[Input] = field(default_factory=list)
 
 
@@ -115,6 +115,8 @@ def freeze(value: object) -> object:
         return value.getstate()
     if isinstance(value, NightState):
         return freeze(dataclasses.astuple(value))
+    if isinstance(value, Routing):  # the players' views are the log, filtered: the log says it all
+        return tuple(value.log)
     return value
 
 
