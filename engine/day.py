@@ -12,7 +12,17 @@ from collections import deque
 from typing import TYPE_CHECKING
 
 from engine import hunter
-from engine.actions import ABSTAIN_CHOICE, MAX_BID, Action, ActionKind, Bid, Choice, Speak, Vote
+from engine.actions import (
+    ABSTAIN_CHOICE,
+    MAX_BID,
+    Action,
+    ActionKind,
+    Bid,
+    Choice,
+    Speak,
+    Vote,
+    targeted_menu,
+)
 from engine.agenda import Step
 from engine.config import Discussion, TiePolicy, VoteRule
 from engine.events import (
@@ -146,8 +156,9 @@ def open_vote(s: GameState, fx: Effects, candidates: tuple[PlayerId, ...]) -> Op
 def vote_menu(s: GameState, player: PlayerId) -> tuple[Choice, ...]:
     """Vote for a candidate (himself only if the rules allow), or abstain."""
     pool = s.candidates or s.alive_players
-    targets = tuple(p for p in pool if p != player or s.rules.allow_self_vote)
-    return (Choice(ActionKind.VOTE, targets), ABSTAIN_CHOICE)
+    if not s.rules.allow_self_vote:
+        pool = tuple(p for p in pool if p != player)
+    return targeted_menu(ActionKind.VOTE, pool)
 
 
 def resolve_vote(s: GameState, fx: Effects, submitted: dict[PlayerId, Action]) -> None:

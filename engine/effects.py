@@ -74,7 +74,14 @@ class Effects:
         s = self.state
         self.spec = spec = PHASES[phase]
         s.phase = phase
-        s.phase_id = phase_id = self._new_phase_id()
+        # Opaque, not a counter: a counter would let every player count the hidden phases (the wolves'
+        # chat turns, the witch, a hunter's shot) between two public ones. Drawn from a stream of its
+        # own so that the game's RNG, and so the game, is the same whatever the ids are.
+        phase_id, used = s.phase_rng.getrandbits(31), s.used_phase_ids
+        while phase_id in used:
+            phase_id = s.phase_rng.getrandbits(31)
+        used.add(phase_id)
+        s.phase_id = phase_id
         s.submitted = {}
         if len(acting) == 1:  # a turn, the common case: no loop
             player = acting[0]
@@ -168,18 +175,8 @@ class Effects:
         submitted: dict[PlayerId, Action] = s.submitted
         s.choices = {}
         self.spec.resolver(s, self, submitted)
-        self.run()
-
-    def _new_phase_id(self) -> int:
-        # Opaque, not a counter: a counter would let every player count the hidden phases (the wolves'
-        # chat turns, the witch, a hunter's shot) between two public ones. Drawn from a stream of its
-        # own so that the game's RNG, and so the game, is the same whatever the ids are.
-        s = self.state
-        while True:
-            candidate = s.phase_rng.getrandbits(31)
-            if candidate not in s.used_phase_ids:
-                s.used_phase_ids.add(candidate)
-                return candidate
+        if not s.awaiting:  # a speech may have opened the next turn already
+            self.run()
 
 
 def _count(n: int, one: str, many: str) -> str:

@@ -38,11 +38,10 @@ from a cursor, so a consumer (the game master's fan-out) never filters again.
 from __future__ import annotations
 
 import random
-import re
 from collections.abc import Mapping
 from typing import Any, NoReturn
 
-from engine.actions import ABSTAIN_CHOICE, Abstain, Action, ActionKind, Choice
+from engine.actions import Abstain, Action, Choice
 from engine.agenda import Step
 from engine.config import GameConfig
 from engine.effects import Effects
@@ -65,7 +64,7 @@ from engine.observation import Observation, Routing
 from engine.outcome import Outcome
 from engine.roles import ROLE_SPECS
 from engine.seeding import stream_seed
-from engine.state import GameState, check_deal, deal, snapshot
+from engine.state import GameState, check_deal, deal, snapshot, table_of
 from engine.vocabulary import Phase, PlayerId, Role
 
 _NO_POTIONS = (False, False)
@@ -109,17 +108,18 @@ class Game:
             phase_rng = random.Random(stream_seed(key, "phase-ids"))
             deal_rng = random.Random(stream_seed(key, "deal"))
         players = config.players
+        table = table_of(players, config.rules.max_speech_chars)
         dealt = deal(config, deal_rng) if roles is None else check_deal(config, roles)
         wolves = tuple(p for p in players if ROLE_SPECS[dealt[p]].is_wolf)
         self.state = s = GameState(
             config=config,
             rules=config.rules,
             players=players,
-            seat={p: i for i, p in enumerate(players)},
+            seat=table.seat,
             roles=dealt,
             wolves=wolves,
-            mention=re.compile(r"\b(" + "|".join(re.escape(p) for p in players) + r")\b", re.IGNORECASE),
-            speak_menu=(Choice(ActionKind.SPEAK, max_chars=config.rules.max_speech_chars), ABSTAIN_CHOICE),
+            mention=table.mention,
+            speak_menu=table.speak_menu,
             rng=rng,
             phase_rng=phase_rng,
             alive=dict.fromkeys(players, True),
@@ -129,10 +129,10 @@ class Game:
         )
         s.agenda.append((Step.DAY, None) if config.rules.day_zero else (Step.NIGHTFALL, None))
         self._fx = fx = Effects(s)
-        fx.emit(GameStarted(audience=PUBLIC, day=0, players=players, roles=config.roles))
+        fx.emit(GameStarted(PUBLIC, 0, players, config.roles))
         for p in players:
-            fx.emit(RoleAssigned(audience=to_player(p), day=0, player=p, role=dealt[p]))
-        fx.emit(WolvesMet(audience=WOLVES, day=0, wolves=s.wolves))
+            fx.emit(RoleAssigned(to_player(p), 0, p, dealt[p]))
+        fx.emit(WolvesMet(WOLVES, 0, wolves))
         fx.run()
 
     # ------------------------------------------------------------------ construction

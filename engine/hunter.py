@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from engine.actions import ABSTAIN_CHOICE, Action, ActionKind, Choice, Shoot
+from engine.actions import Action, ActionKind, Choice, Shoot, targeted_menu
 from engine.events import PUBLIC, DeathCause, HunterShot
 from engine.roles import ROLE_SPECS
 from engine.state import GameState, Opening
@@ -35,7 +35,7 @@ def open_shot(s: GameState, fx: Effects, hunter: PlayerId) -> Opening | None:
 
 def menu(s: GameState, hunter: PlayerId) -> tuple[Choice, ...]:
     """Shoot any living player, or not."""
-    return (Choice(ActionKind.SHOOT, _targets(s, hunter)), ABSTAIN_CHOICE)
+    return targeted_menu(ActionKind.SHOOT, _targets(s, hunter))
 
 
 def resolve_shot(s: GameState, fx: Effects, submitted: dict[PlayerId, Action]) -> None:

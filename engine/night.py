@@ -12,7 +12,18 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from engine import hunter
-from engine.actions import ABSTAIN_CHOICE, Action, ActionKind, Choice, Heal, Inspect, Kill, Poison, Protect
+from engine.actions import (
+    ABSTAIN_CHOICE,
+    Action,
+    ActionKind,
+    Choice,
+    Heal,
+    Inspect,
+    Kill,
+    Poison,
+    Protect,
+    targeted_menu,
+)
 from engine.agenda import Step
 from engine.events import (
     GAME_MASTER,
@@ -119,7 +130,7 @@ def night_menu(s: GameState, player: PlayerId) -> tuple[Choice, ...]:
     if kind is None:
         return (ABSTAIN_CHOICE,)
     targets = NIGHT_TARGETS[kind](s, player)
-    return (Choice(kind, targets), ABSTAIN_CHOICE) if targets else (ABSTAIN_CHOICE,)
+    return targeted_menu(kind, targets) if targets else (ABSTAIN_CHOICE,)
 
 
 def resolve_night(s: GameState, fx: Effects, submitted: dict[PlayerId, Action]) -> None:

@@ -8,6 +8,7 @@ freezes every field, so a new field is covered the moment it is declared: there 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import random
 import re
 from collections import deque
@@ -15,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from engine.actions import Action, Choice
+from engine.actions import ABSTAIN_CHOICE, Action, ActionKind, Choice
 from engine.config import GameConfig, Rules
 from engine.errors import ConfigError
 from engine.inputs import Input
@@ -40,6 +41,24 @@ class Opening(NamedTuple):
     acting: list[PlayerId]
     speaker: PlayerId | None = None
     candidates: tuple[PlayerId, ...] = ()
+
+
+class Table(NamedTuple):
+    """What every game at one table shares (built once per table: `table_of`); never changed."""
+
+    seat: dict[PlayerId, int]
+    mention: re.Pattern[str]
+    speak_menu: tuple[Choice, ...]
+
+
+@functools.lru_cache(maxsize=256)
+def table_of(players: tuple[PlayerId, ...], max_speech_chars: int) -> Table:
+    """The seats, the pattern that finds a player's name in speech, and the speaking turns' menu."""
+    return Table(
+        seat={p: i for i, p in enumerate(players)},
+        mention=re.compile(r"\b(" + "|".join(re.escape(p) for p in players) + r")\b", re.IGNORECASE),
+        speak_menu=(Choice(ActionKind.SPEAK, max_chars=max_speech_chars), ABSTAIN_CHOICE),
+    )
 
 
 #: One entry of the agenda: a phase to open (`engine.phases.PHASES`) or an instant step
