@@ -68,6 +68,7 @@ from engine.state import GameState, check_deal, deal, snapshot, table_of
 from engine.vocabulary import Phase, PlayerId, Role
 
 _NO_POTIONS = (False, False)
+_new_act = tuple.__new__  # Act(player, action) without NamedTuple's Python-level __new__ (every action)
 DEADLINE_REASON = "no action before the deadline"
 
 
@@ -296,7 +297,7 @@ class Game:
             self._refuse(player, action)
         log = s.routing.log
         mark = len(log)
-        s.inputs.append(Act(player, action))
+        s.inputs.append(_new_act(Act, (player, action)))
         awaiting.discard(player)
         s.submitted[player] = action
         fx = self._fx
