@@ -121,7 +121,8 @@ class Effects:
     def check_win(self) -> bool:
         """End the game if a side has won (checked after every death); return whether it is over."""
         s = self.state
-        wolves = sum(1 for p in s.alive_players if ROLE_SPECS[s.roles[p]].is_wolf)
+        alive = s.alive
+        wolves = sum(1 for p in s.wolves if alive[p])
         others = len(s.alive_players) - wolves
         if wolves == 0:
             self.end(Team.VILLAGE, Termination.WOLVES_ELIMINATED, "every werewolf is dead")

@@ -53,7 +53,8 @@ if TYPE_CHECKING:
 
 
 def _kill_targets(s: GameState, player: PlayerId) -> tuple[PlayerId, ...]:
-    return tuple(p for p in s.alive_players if not ROLE_SPECS[s.roles[p]].is_wolf)
+    wolves = s.wolves
+    return tuple(p for p in s.alive_players if p not in wolves)
 
 
 def _inspect_targets(s: GameState, player: PlayerId) -> tuple[PlayerId, ...]:
