@@ -112,7 +112,7 @@ def resolve_speech(s: GameState, fx: Effects, submitted: dict[PlayerId, Action])
     if phase is Phase.DISCUSSION:
         s.last_speaker = player
     if s.speakers and (speaker := _next_speaker(s)) is not None:
-        fx.open(phase, (speaker,), speaker)
+        fx.next_turn(speaker)
 
 
 # ---------------------------------------------------------------------- bidding

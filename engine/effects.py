@@ -74,14 +74,7 @@ class Effects:
         s = self.state
         self.spec = spec = PHASES[phase]
         s.phase = phase
-        # Opaque, not a counter: a counter would let every player count the hidden phases (the wolves'
-        # chat turns, the witch, a hunter's shot) between two public ones. Drawn from a stream of its
-        # own so that the game's RNG, and so the game, is the same whatever the ids are.
-        phase_id, used = s.phase_rng.getrandbits(31), s.used_phase_ids
-        while phase_id in used:
-            phase_id = s.phase_rng.getrandbits(31)
-        used.add(phase_id)
-        s.phase_id = phase_id
+        s.phase_id = phase_id = self._new_phase_id()
         s.submitted = {}
         if len(acting) == 1:  # a turn, the common case: no loop
             player = acting[0]
@@ -96,6 +89,17 @@ class Effects:
         if not acting:  # `run` goes on from here
             s.choices = {}
             spec.resolver(s, self, {})
+
+    def next_turn(self, speaker: PlayerId) -> None:
+        """Open the open turn phase again, for `speaker`: the same as `open(phase, (speaker,), speaker)`,
+        without looking up what is already known (every speech of a discussion comes this way)."""
+        s = self.state
+        spec = self.spec
+        s.phase_id = phase_id = self._new_phase_id()
+        s.submitted = {}
+        s.choices = {speaker: spec.menu(s, speaker)}
+        s.awaiting = {speaker}
+        self.emit(PhaseStarted(spec.audience or to_player(speaker), s.day, s.phase, phase_id, speaker, ()))
 
     def end(self, winner: Team | None, termination: Termination, reason: str) -> None:
         """The game ends here: no later phase opens, nobody is awaited."""
@@ -168,6 +172,17 @@ class Effects:
             opening = spec.opener(s, self, arg)
             if opening is not None:
                 self.open(key, *opening)
+
+    def _new_phase_id(self) -> int:
+        # Opaque, not a counter: a counter would let every player count the hidden phases (the wolves'
+        # chat turns, the witch, a hunter's shot) between two public ones. Drawn from a stream of its
+        # own so that the game's RNG, and so the game, is the same whatever the ids are.
+        s = self.state
+        phase_id, used = s.phase_rng.getrandbits(31), s.used_phase_ids
+        while phase_id in used:
+            phase_id = s.phase_rng.getrandbits(31)
+        used.add(phase_id)
+        return phase_id
 
     def close(self) -> None:
         """Every awaited action is in: resolve the open phase together (seat order, never arrival order),
