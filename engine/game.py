@@ -53,14 +53,13 @@ from engine.events import (
     ActionRecorded,
     Event,
     GameStarted,
-    PhaseStarted,
     Reasoned,
     RoleAssigned,
     WolvesMet,
     to_player,
 )
 from engine.inputs import Act, Deadline, Fault, Input, Reasoning, input_to_dict
-from engine.observation import Observation, Routing
+from engine.observation import Observation, Routing, last_phase_seen
 from engine.outcome import Outcome
 from engine.roles import ROLE_SPECS
 from engine.seeding import stream_seed
@@ -238,7 +237,7 @@ class Game:
         if s.outcome is not None or player in s.awaiting:
             phase, phase_id = s.phase, s.phase_id
         else:
-            phase, phase_id = _last_phase_seen(seen)
+            phase, phase_id = last_phase_seen(seen)
         # Positional, in field order: built before every action, and keywords cost a third of it.
         return Observation(
             player,
@@ -391,13 +390,3 @@ class Game:
         if not s.alive[player]:
             return "dead players cannot act"
         return f"nothing is expected of {player} in this {s.phase} phase"
-
-
-def _last_phase_seen(seen: list[Event]) -> tuple[Phase, int]:
-    # A phase whose opening a player may not see (the wolves' chat, the witch, a hunter's shot) must
-    # not show through his observation either: it would reveal hidden roles. He is shown the last
-    # phase he saw open, unless he is the one awaited.
-    for event in reversed(seen):
-        if isinstance(event, PhaseStarted):
-            return event.phase, event.phase_id
-    return Phase.NIGHT, 0

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from engine.events import Audience, Event, Scope
+from engine.events import Audience, Event, PhaseStarted, Scope
 from engine.vocabulary import Phase, PlayerId, Role, Team
 
 
@@ -120,3 +120,14 @@ class Routing:
             view.events += public[view.public_upto :]
             view.public_upto = len(public)
         return view.events
+
+
+def last_phase_seen(seen: list[Event]) -> tuple[Phase, int]:
+    """The last phase whose opening `seen` holds (NIGHT, 0 before any)."""
+    # A phase whose opening a player may not see (the wolves' chat, the witch, a hunter's shot) must
+    # not show through his observation either: it would reveal hidden roles. He is shown the last
+    # phase he saw open, unless he is the one awaited.
+    for event in reversed(seen):
+        if isinstance(event, PhaseStarted):
+            return event.phase, event.phase_id
+    return Phase.NIGHT, 0
