@@ -2,9 +2,10 @@
 
 A phase is opened by its `opener` (who acts, and any wake-up it tells first: the witch is told the
 victim), offers each acting player `menu(state, player)`, and, once every awaited action is in (or the
-deadline has passed), is closed by its `resolver`, together and in seat order. `Effects.run` is the
-only place that reads this table. Adding a phase: a `Phase` member, its four functions, one line here,
-and an agenda entry `(Phase.X, arg)` scheduled from wherever it happens (docs/architecture.md).
+deadline has passed), is closed by its `resolver`, together and in seat order. `Effects` is the only
+reader of this table (`run` pops the agenda, `open` finds a phase's spec). Adding a phase: a `Phase`
+member, its functions, one line here, and an agenda entry `(Phase.X, arg)` scheduled from wherever it
+happens (docs/architecture.md).
 """
 
 from __future__ import annotations

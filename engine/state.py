@@ -62,7 +62,8 @@ def table_of(players: tuple[PlayerId, ...], max_speech_chars: int) -> Table:
 
 
 #: One entry of the agenda: a phase to open (`engine.phases.PHASES`) or an instant step
-#: (`engine.phases.STEPS`), with its argument (a speaker, vote candidates, a turn number, ...).
+#: (`engine.phases.STEPS`), with its argument (the speakers of a discussion, a revote's candidates,
+#: a bidding turn's number, a dead hunter, ...).
 AgendaEntry = tuple[Any, Any]
 
 
