@@ -6,6 +6,7 @@ changes anything. Every action serialises to a small dict (`action_to_dict`) for
 
 from __future__ import annotations
 
+import functools
 import random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -166,6 +167,17 @@ class Choice:
                     return None
                 allowed = ", ".join(self.targets) or "nobody"
                 return f"{action.kind} target {target!r} is not allowed now (allowed: {allowed})"
+
+
+#: The last line of every menu: doing nothing is always allowed.
+ABSTAIN_CHOICE = Choice(ActionKind.ABSTAIN)
+
+
+@functools.lru_cache(maxsize=4096)
+def targeted_menu(kind: ActionKind, targets: tuple[PlayerId, ...]) -> tuple[Choice, ...]:
+    """`kind` on one of `targets`, or abstain: one shared value per menu (menus repeat within a phase
+    and across games, and a frozen `Choice` is slow to build)."""
+    return (Choice(kind, targets), ABSTAIN_CHOICE)
 
 
 def action_to_dict(action: Action) -> dict[str, Any]:

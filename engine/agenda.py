@@ -1,22 +1,18 @@
-"""The agenda's entries: the steps a game goes through (see the header of `engine.game`)."""
+"""The agenda's instant steps: what happens between phases without waiting for anyone.
+
+An agenda entry is `(key, arg)`: a `Phase` opens that phase (`engine.phases.PHASES`), a `Step` runs at
+once (`engine.phases.STEPS`). See the header of `engine.game`.
+"""
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 
-class Step(Enum):
-    """One entry of the agenda; its argument (a player, candidates, a turn number) travels beside it."""
+class Step(StrEnum):
+    """An instant step; its argument (a player, or nothing) travels beside it."""
 
-    NIGHT = "night"
-    WOLF_TURN = "wolf_turn"
-    NIGHT_ACTIONS = "night_actions"
-    WITCH = "witch"
+    NIGHTFALL = "nightfall"
     DAWN = "dawn"
     DAY = "day"
-    TURN = "turn"
-    BIDDING = "bidding"
-    VOTE = "vote"
     EXECUTE = "execute"
-    LAST_WORDS = "last_words"
-    HUNTER = "hunter"

@@ -7,6 +7,7 @@ master only (`GAME_MASTER`). `engine.observation` is the one place that turns th
 from __future__ import annotations
 
 import dataclasses
+import functools
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, ClassVar
@@ -40,8 +41,9 @@ WOLVES = Audience(Scope.WOLVES)
 GAME_MASTER = Audience(Scope.GAME_MASTER)
 
 
+@functools.lru_cache(maxsize=4096)
 def to_player(player: PlayerId) -> Audience:
-    """The audience made of one player."""
+    """The audience made of one player (one shared value per name: it is built for many events)."""
     return Audience(Scope.PLAYER, player)
 
 
@@ -53,7 +55,7 @@ class DeathCause(StrEnum):
     HUNTER = "hunter"
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(slots=True)
 class Event:
     """Base of every event: its audience and the day it happened on (night N precedes day N)."""
 
@@ -62,7 +64,7 @@ class Event:
     day: int
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(slots=True)
 class GameStarted(Event):
     """The table: players in seat order and the roles in play (public knowledge)."""
 
@@ -71,7 +73,7 @@ class GameStarted(Event):
     roles: tuple[tuple[Role, int], ...]
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(slots=True)
 class RoleAssigned(Event):
     """A player learns his role (audience: that player)."""
 
@@ -80,7 +82,7 @@ class RoleAssigned(Event):
     role: Role
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(slots=True)
 class WolvesMet(Event):
     """The werewolves learn who the werewolves are (audience: wolves)."""
 
@@ -88,14 +90,14 @@ class WolvesMet(Event):
     wolves: tuple[PlayerId, ...]
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(slots=True)
 class NightFell(Event):
     """Night `day` begins."""
 
     type: ClassVar[str] = "night_fell"
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(slots=True)
 class DayBroke(Event):
     """Day `day` begins; `deaths` lists who died in the night, in seat order."""
 
@@ -103,7 +105,7 @@ class DayBroke(Event):
     deaths: tuple[PlayerId, ...]
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(slots=True)
 class PhaseStarted(Event):
     """A phase opened. `speaker` is set for turn phases; `candidates` for a revote."""
 
@@ -114,7 +116,7 @@ class PhaseStarted(Event):
     candidates: tuple[PlayerId, ...] = ()
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(slots=True)
 class Spoke(Event):
     """Someone spoke: in the day discussion, the wolves' chat (audience: wolves) or last words."""
 
@@ -124,7 +126,7 @@ class Spoke(Event):
     text: str
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(slots=True)
 class ActionRecorded(Event):
     """Acknowledges a player's action in a simultaneous phase (audience: that player)."""
 
@@ -133,7 +135,7 @@ class ActionRecorded(Event):
     action: Action
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(slots=True)
 class BidsRevealed(Event):
     """The bids for a speaking turn and who won it (bidding discussion)."""
 
@@ -142,7 +144,7 @@ class BidsRevealed(Event):
     speaker: PlayerId
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(slots=True)
 class VotesRevealed(Event):
     """Everyone's day vote, revealed together once all are in. `target` None means abstained."""
 
@@ -152,7 +154,7 @@ class VotesRevealed(Event):
     tally: tuple[tuple[PlayerId, int], ...]
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(slots=True)
 class NoExecution(Event):
     """The day vote executed nobody, and why."""
 
@@ -160,7 +162,7 @@ class NoExecution(Event):
     reason: str
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(slots=True)
 class PlayerDied(Event):
     """A death, with what the rules reveal (`role`/`team` None when not revealed)."""
 
@@ -171,7 +173,7 @@ class PlayerDied(Event):
     team: Team | None = None
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(slots=True)
 class WolvesChose(Event):
     """The pack's kill votes and the resulting victim (audience: wolves)."""
 
@@ -180,7 +182,7 @@ class WolvesChose(Event):
     victim: PlayerId | None
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(slots=True)
 class SeerLearned(Event):
     """The seer's result (audience: the seer)."""
 
@@ -190,7 +192,7 @@ class SeerLearned(Event):
     is_wolf: bool
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(slots=True)
 class MediumLearned(Event):
     """The medium's result about the last executed player (audience: the medium)."""
 
@@ -200,7 +202,7 @@ class MediumLearned(Event):
     is_wolf: bool
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(slots=True)
 class WitchWoke(Event):
     """The witch is told the wolves' victim and her potions (audience: the witch)."""
 
@@ -211,7 +213,7 @@ class WitchWoke(Event):
     poison_left: bool
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(slots=True)
 class NightResolved(Event):
     """What really happened in the night (audience: game master)."""
 
@@ -223,7 +225,7 @@ class NightResolved(Event):
     deaths: tuple[PlayerId, ...]
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(slots=True)
 class HunterShot(Event):
     """A dying hunter shot someone."""
 
@@ -232,7 +234,7 @@ class HunterShot(Event):
     target: PlayerId
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(slots=True)
 class PlayerFaulted(Event):
     """A player missed a deadline or misbehaved; the default action applied (audience: that player)."""
 
@@ -243,7 +245,7 @@ class PlayerFaulted(Event):
     reason: str
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(slots=True)
 class Reasoned(Event):
     """A player's private reasoning, as his agent reported it (audience: game master, i.e. full view)."""
 
@@ -254,7 +256,7 @@ class Reasoned(Event):
     text: str
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(slots=True)
 class GameEnded(Event):
     """The outcome and every role."""
 

@@ -1,18 +1,29 @@
-"""The night: its steps, who may target whom, and how its actions resolve (fixed order, seat order).
+"""The night: nightfall, the wolves' chat, the simultaneous night phase, the witch, dawn.
 
 Resolution order (docs/rules.md, "The night"): protections, then the wolves' victim (most kill
 votes; a tie is drawn from the seed), then the seer's inspections; then the witch wakes, told the
 victim, and heals or poisons; at dawn the victim dies unless protected or healed, and the poisoned
-die. Deaths at dawn are simultaneous.
+die. Deaths at dawn are simultaneous. Written against `GameState` and `Effects` (engine.effects).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from engine.actions import Action, ActionKind, Choice, Heal, Inspect, Kill, Poison, Protect
+from engine import hunter
+from engine.actions import (
+    ABSTAIN_CHOICE,
+    Action,
+    ActionKind,
+    Choice,
+    Heal,
+    Inspect,
+    Kill,
+    Poison,
+    Protect,
+    targeted_menu,
+)
 from engine.agenda import Step
 from engine.events import (
     GAME_MASTER,
@@ -30,221 +41,201 @@ from engine.events import (
 )
 from engine.outcome import Termination
 from engine.roles import ROLE_SPECS
+from engine.state import AgendaEntry, GameState, NightState, Opening, draw, shuffled
 from engine.vocabulary import Phase, PlayerId
 from engine.voting import leaders, tally
 
 if TYPE_CHECKING:
-    from engine.game import Game
+    from engine.effects import Effects
 
 
-@dataclass(slots=True)
-class NightState:
-    """What tonight's actions have decided so far."""
-
-    victim: PlayerId | None = None
-    protected: list[PlayerId] = field(default_factory=list)
-    healed: PlayerId | None = None
-    poisoned: list[PlayerId] = field(default_factory=list)
-
-    def frozen(self) -> tuple[object, ...]:
-        """A comparable copy (for `Game.snapshot`)."""
-        return (self.victim, tuple(self.protected), self.healed, tuple(self.poisoned))
+# ---------------------------------------------------------------------- who a night power may target
 
 
-def _kill_targets(game: Game, player: PlayerId) -> tuple[PlayerId, ...]:
-    return tuple(p for p in game.alive_players if not ROLE_SPECS[game.role_of(p)].is_wolf)
+def _kill_targets(s: GameState, player: PlayerId) -> tuple[PlayerId, ...]:
+    wolves = s.wolves
+    return tuple(p for p in s.alive_players if p not in wolves)
 
 
-def _inspect_targets(game: Game, player: PlayerId) -> tuple[PlayerId, ...]:
-    return tuple(p for p in game.alive_players if p != player)
+def _inspect_targets(s: GameState, player: PlayerId) -> tuple[PlayerId, ...]:
+    return tuple(p for p in s.alive_players if p != player)
 
 
-def _protect_targets(game: Game, player: PlayerId) -> tuple[PlayerId, ...]:
-    rules = game.rules
-    last = None if rules.doctor_repeat_protect else game._last_protected.get(player)
+def _protect_targets(s: GameState, player: PlayerId) -> tuple[PlayerId, ...]:
+    rules = s.rules
+    last = None if rules.doctor_repeat_protect else s.last_protected.get(player)
     return tuple(
         p
-        for p in game.alive_players
+        for p in s.alive_players
         if (p != player or rules.doctor_self_protect) and (last is None or p != last)
     )
 
 
-#: Who a night power may be used on; a new kind of power adds a line here and a resolution step below.
-NIGHT_TARGETS: dict[ActionKind, Callable[[Game, PlayerId], tuple[PlayerId, ...]]] = {
+#: Who a night power may be used on; a new kind of power adds a line here and a step in `resolve_night`.
+NIGHT_TARGETS: dict[ActionKind, Callable[[GameState, PlayerId], tuple[PlayerId, ...]]] = {
     ActionKind.KILL: _kill_targets,
     ActionKind.INSPECT: _inspect_targets,
     ActionKind.PROTECT: _protect_targets,
 }
 
 
-def menu(game: Game, phase: Phase, player: PlayerId) -> tuple[Choice, ...]:
-    """The non-abstain choices of `player` in a night phase."""
-    if phase is Phase.NIGHT:
-        kind = ROLE_SPECS[game.role_of(player)].night_action
-        if kind is None:
-            return ()
-        targets = NIGHT_TARGETS[kind](game, player)
-        return (Choice(kind, targets),) if targets else ()
-    # Phase.WITCH
-    heal_left, poison_left = game._potions[player]
-    victim = game._night.victim
-    choices: list[Choice] = []
-    if heal_left and victim is not None and (victim != player or game.rules.witch_self_save):
-        choices.append(Choice(ActionKind.HEAL, (victim,)))
-    if poison_left:
-        targets = tuple(p for p in game.alive_players if p != player)
-        if targets:
-            choices.append(Choice(ActionKind.POISON, targets))
-    return tuple(choices)
+# ---------------------------------------------------------------------- nightfall (instant step)
 
 
-def resolve_night(game: Game, submitted: dict[PlayerId, Action]) -> None:
-    """Resolve the simultaneous night phase: protections, the wolves' victim, inspections."""
-    state = game._night
-    ordered = [(p, submitted[p]) for p in game.players if p in submitted]
+def nightfall(s: GameState, fx: Effects, _: object) -> None:
+    """Night falls (or the day limit ends the game); the medium learns; the night's entries are queued."""
+    if s.day >= s.rules.max_days:
+        fx.end(None, Termination.MAX_DAYS, f"no winner after {s.rules.max_days} days")
+        return
+    s.day += 1
+    s.night = NightState()
+    fx.emit(NightFell(audience=PUBLIC, day=s.day))
+    executed, s.executed_today = s.executed_today, None
+    if executed is not None:
+        for p in s.alive_players:
+            if ROLE_SPECS[s.roles[p]].learns_executed:
+                is_wolf = ROLE_SPECS[s.roles[executed]].seen_as_wolf
+                fx.emit(
+                    MediumLearned(
+                        audience=to_player(p), day=s.day, medium=p, target=executed, is_wolf=is_wolf
+                    )
+                )
+    entries: list[AgendaEntry] = []
+    wolves = tuple(p for p in s.wolves if s.alive[p])
+    if s.rules.wolf_chat and len(wolves) >= 2:  # noqa: PLR2004 - a chat needs two
+        order = shuffled(s, wolves)
+        if s.rules.wolf_chat_rounds:
+            entries.append((Phase.WOLF_CHAT, tuple(order) * s.rules.wolf_chat_rounds))
+    entries += [(Phase.NIGHT, None), (Phase.WITCH, None), (Step.DAWN, None), (Step.DAY, None)]
+    fx.schedule(*entries)
+
+
+# ---------------------------------------------------------------------- the simultaneous night phase
+
+
+def open_night(s: GameState, fx: Effects, _: object) -> Opening:
+    """Everyone with a night power acts (always opens, even for nobody: its PhaseStarted is public)."""
+    # After a day 0 (`day_zero`), the first night is AIWolf's night 0: nobody is attacked or guarded.
+    quiet = (ActionKind.KILL, ActionKind.PROTECT) if s.rules.day_zero and s.day == 1 else ()
+    acting = [
+        p
+        for p in s.alive_players
+        if (kind := ROLE_SPECS[s.roles[p]].night_action) is not None and kind not in quiet
+    ]
+    return Opening(acting)
+
+
+def night_menu(s: GameState, player: PlayerId) -> tuple[Choice, ...]:
+    """The player's power on whom it may be used (if anyone), or abstain."""
+    kind = ROLE_SPECS[s.roles[player]].night_action
+    if kind is None:
+        return (ABSTAIN_CHOICE,)
+    targets = NIGHT_TARGETS[kind](s, player)
+    return targeted_menu(kind, targets) if targets else (ABSTAIN_CHOICE,)
+
+
+def resolve_night(s: GameState, fx: Effects, submitted: dict[PlayerId, Action]) -> None:
+    """Protections, the wolves' victim, inspections, in seat order."""
+    night = s.night
+    ordered = [(p, submitted[p]) for p in s.players if p in submitted]
     for p, action in ordered:
         if isinstance(action, Protect):
-            state.protected.append(action.target)
-        if ROLE_SPECS[game.role_of(p)].night_action is ActionKind.PROTECT:
-            game._last_protected[p] = action.target if isinstance(action, Protect) else None
+            night.protected.append(action.target)
+        if ROLE_SPECS[s.roles[p]].night_action is ActionKind.PROTECT:
+            s.last_protected[p] = action.target if isinstance(action, Protect) else None
     kill_votes = tuple(
         (p, a.target if isinstance(a, Kill) else None)
         for p, a in ordered
-        if ROLE_SPECS[game.role_of(p)].night_action is ActionKind.KILL
+        if ROLE_SPECS[s.roles[p]].night_action is ActionKind.KILL
     )
     if kill_votes:
-        top = leaders(tally(kill_votes, game._seat))
-        state.victim = game._draw(top) if top else None
-        game._emit(WolvesChose(audience=WOLVES, day=game.day, votes=kill_votes, victim=state.victim))
+        top = leaders(tally(kill_votes, s.seat))
+        night.victim = draw(s, top) if top else None
+        fx.emit(WolvesChose(audience=WOLVES, day=s.day, votes=kill_votes, victim=night.victim))
     for p, action in ordered:
         if isinstance(action, Inspect):
-            is_wolf = ROLE_SPECS[game.role_of(action.target)].seen_as_wolf
-            game._emit(
-                SeerLearned(
-                    audience=to_player(p), day=game.day, seer=p, target=action.target, is_wolf=is_wolf
-                )
+            is_wolf = ROLE_SPECS[s.roles[action.target]].seen_as_wolf
+            fx.emit(
+                SeerLearned(audience=to_player(p), day=s.day, seer=p, target=action.target, is_wolf=is_wolf)
             )
 
 
-def wake_witches(game: Game, witches: list[PlayerId]) -> None:
-    """Tell each waking witch the wolves' victim and her potions."""
+# ---------------------------------------------------------------------- the witch
+
+
+def open_witch(s: GameState, fx: Effects, _: object) -> Opening | None:
+    """Every living witch with a potion left wakes, told the wolves' victim and her potions."""
+    witches = [p for p in s.alive_players if any(s.potions.get(p, ()))]
+    if not witches:
+        return None
     for w in witches:
-        heal_left, poison_left = game._potions[w]
-        game._emit(
+        heal_left, poison_left = s.potions[w]
+        fx.emit(
             WitchWoke(
                 audience=to_player(w),
-                day=game.day,
+                day=s.day,
                 witch=w,
-                victim=game._night.victim,
+                victim=s.night.victim,
                 heal_left=heal_left,
                 poison_left=poison_left,
             )
         )
+    return Opening(witches)
 
 
-def resolve_witch(game: Game, submitted: dict[PlayerId, Action]) -> None:
+def witch_menu(s: GameState, player: PlayerId) -> tuple[Choice, ...]:
+    """Heal the victim (if the potion is left, and herself only if the rules allow), poison, or pass."""
+    heal_left, poison_left = s.potions[player]
+    victim = s.night.victim
+    choices: list[Choice] = []
+    if heal_left and victim is not None and (victim != player or s.rules.witch_self_save):
+        choices.append(Choice(ActionKind.HEAL, (victim,)))
+    if poison_left:
+        targets = tuple(p for p in s.alive_players if p != player)
+        if targets:
+            choices.append(Choice(ActionKind.POISON, targets))
+    return (*choices, ABSTAIN_CHOICE)
+
+
+def resolve_witch(s: GameState, fx: Effects, submitted: dict[PlayerId, Action]) -> None:
     """Spend the potions the witches chose."""
-    state = game._night
-    for p in game.players:
+    night = s.night
+    for p in s.players:
         action = submitted.get(p)
         if isinstance(action, Heal):
-            game._potions[p][0] = False
-            state.healed = action.target
+            s.potions[p][0] = False
+            night.healed = action.target
         elif isinstance(action, Poison):
-            game._potions[p][1] = False
-            if action.target not in state.poisoned:
-                state.poisoned.append(action.target)
+            s.potions[p][1] = False
+            if action.target not in night.poisoned:
+                night.poisoned.append(action.target)
 
 
-def dawn_deaths(game: Game) -> tuple[PlayerId, ...]:
-    """Who dies at dawn, in seat order; also records the night's full story for the game master."""
-    state = game._night
-    dying = set(state.poisoned)
-    victim = state.victim
-    if victim is not None and victim not in state.protected and victim != state.healed:
+# ---------------------------------------------------------------------- dawn (instant step)
+
+
+def dawn(s: GameState, fx: Effects, _: object) -> None:
+    """The night's deaths, together: the full story to the game master, then the day breaks."""
+    night = s.night
+    dying = set(night.poisoned)
+    victim = night.victim
+    if victim is not None and victim not in night.protected and victim != night.healed:
         dying.add(victim)
-    deaths = tuple(p for p in game.players if p in dying)
-    game._emit(
+    deaths = tuple(p for p in s.players if p in dying)
+    fx.emit(
         NightResolved(
             audience=GAME_MASTER,
-            day=game.day,
+            day=s.day,
             victim=victim,
-            protected=tuple(state.protected),
-            healed=state.healed,
-            poisoned=tuple(state.poisoned),
+            protected=tuple(night.protected),
+            healed=night.healed,
+            poisoned=tuple(night.poisoned),
             deaths=deaths,
         )
     )
-    return deaths
-
-
-# ---------------------------------------------------------------------- night steps (agenda)
-
-
-def step_night(game: Game, _: object) -> None:
-    if game._day >= game.rules.max_days:
-        game._end(None, Termination.MAX_DAYS, f"no winner after {game.rules.max_days} days")
-        return
-    game._day += 1
-    game._night = NightState()
-    game._emit(NightFell(audience=PUBLIC, day=game._day))
-    executed, game._executed_today = game._executed_today, None
-    if executed is not None:
-        for p in game._alive_players:
-            if ROLE_SPECS[game._roles[p]].learns_executed:
-                is_wolf = ROLE_SPECS[game._roles[executed]].seen_as_wolf
-                game._emit(
-                    MediumLearned(
-                        audience=to_player(p), day=game._day, medium=p, target=executed, is_wolf=is_wolf
-                    )
-                )
-    steps: list[tuple[Step, Any]] = []
-    wolves = tuple(p for p in game._wolves if game._alive[p])
-    if game.rules.wolf_chat and len(wolves) >= 2:  # noqa: PLR2004 - a chat needs two
-        order = game._shuffled(wolves)
-        steps += [(Step.WOLF_TURN, p) for _ in range(game.rules.wolf_chat_rounds) for p in order]
-    steps += [(Step.NIGHT_ACTIONS, None), (Step.WITCH, None), (Step.DAWN, None), (Step.DAY, None)]
-    game._push_front(*steps)
-
-
-def step_wolf_turn(game: Game, wolf: PlayerId) -> None:
-    if game._alive[wolf]:
-        game._open(Phase.WOLF_CHAT, [wolf], WOLVES, speaker=wolf)
-
-
-def step_night_actions(game: Game, _: object) -> None:
-    # After a day 0 (`day_zero`), the first night is AIWolf's night 0: nobody is attacked or guarded.
-    quiet = (ActionKind.KILL, ActionKind.PROTECT) if game.rules.day_zero and game._day == 1 else ()
-    acting = [
-        p
-        for p in game._alive_players
-        if ROLE_SPECS[game._roles[p]].night_action is not None
-        and ROLE_SPECS[game._roles[p]].night_action not in quiet
-    ]
-    game._open(Phase.NIGHT, acting, PUBLIC)
-
-
-def step_witch(game: Game, _: object) -> None:
-    witches = [p for p in game._alive_players if any(game._potions.get(p, ()))]
-    if witches:
-        wake_witches(game, witches)
-        game._open(Phase.WITCH, witches, GAME_MASTER)
-
-
-def step_dawn(game: Game, _: object) -> None:
-    deaths = dawn_deaths(game)
-    game._emit(DayBroke(audience=PUBLIC, day=game._day, deaths=deaths))
+    fx.emit(DayBroke(audience=PUBLIC, day=s.day, deaths=deaths))
     for p in deaths:
-        game._kill(p, DeathCause.NIGHT)
-    if deaths and game._check_win():
+        fx.kill(p, DeathCause.NIGHT)
+    if deaths and fx.check_win():
         return
-    game._push_front(*hunter_steps(game, deaths))
-
-
-def hunter_steps(game: Game, dead: tuple[PlayerId, ...]) -> list[tuple[Step, Any]]:
-    return [(Step.HUNTER, p) for p in dead if ROLE_SPECS[game._roles[p]].shoots_on_death]
-
-
-def step_hunter(game: Game, hunter: PlayerId) -> None:
-    if game._others_alive(hunter):
-        game._open(Phase.HUNTER, [hunter], to_player(hunter), speaker=hunter)
+    hunter.after_deaths(s, fx, deaths)

@@ -1,21 +1,21 @@
 """What one player may know, and the rule that decides who sees an event.
 
-`may_see` is the audience rule. `Routing` applies it once per event, when the game emits it, appending
-the event to the log and to every view allowed to see it (each player's, the public one); `Game.observe`
+`may_see` is the audience rule. `Routing` applies it once per event, when the game emits it: a public
+event goes to the public view, which each player's view copies what it lacks of when read, any other
+event to the views allowed to see it; `Game.observe`
 then joins a player's events with his own secrets (role, fellow wolves, potions) into an `Observation`,
 and the game master's fan-out reads each view's new events from a cursor. Nothing else builds a view.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
-from engine.events import Audience, Event, Scope
+from engine.events import Audience, Event, PhaseStarted, Scope
 from engine.vocabulary import Phase, PlayerId, Role, Team
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(slots=True)
 class Observation:
     """A player's view of the game at one moment.
 
@@ -58,40 +58,76 @@ def may_see(audience: Audience, player: PlayerId, *, is_wolf: bool) -> bool:
     return False
 
 
+class View:
+    """One player's view: the events he may see, in order, caught up with the public view when read."""
+
+    __slots__ = ("events", "public_upto")
+
+    def __init__(self) -> None:
+        """An empty view."""
+        self.events: list[Event] = []
+        self.public_upto = 0  # the public view is copied into `events` up to this position
+
+
 class Routing:
-    """Every event of one game, routed once to each view that may see it (`may_see`, inlined for speed).
+    """Every event of one game, routed once to each view that may see it (`may_see`).
+
+    A public event, the common case, is appended to the log and to the public view only; each player's
+    view copies the public events it lacks, as one slice, when it is read (`seen`) or just before an
+    event only he (or his pack) may see is appended to it. So a public event costs two appends whatever
+    the number of players, and every view keeps the log's order.
 
     Attributes:
         log: every event, in order (the game master's, full view).
         public: the public events, in order (a spectator's view).
-        seen: per player, the events he may see, in order (his observation's events).
+        views: per player, his view (read it through `seen`, which brings it up to date).
     """
 
-    __slots__ = ("_public_appends", "_wolf_views", "log", "public", "seen")
+    __slots__ = ("_wolf_views", "log", "public", "views")
 
     def __init__(self, players: tuple[PlayerId, ...], wolves: tuple[PlayerId, ...]) -> None:
         """Empty views for `players`, of whom `wolves` see the wolves' events."""
         self.log: list[Event] = []
         self.public: list[Event] = []
-        self.seen: dict[PlayerId, list[Event]] = {p: [] for p in players}
-        self._wolf_views = tuple(self.seen[p] for p in wolves)
-        # Bound appends, built once: a public event (the common case) costs one loop and no lookups.
-        self._public_appends: tuple[Callable[[Event], None], ...] = (
-            self.log.append,
-            self.public.append,
-            *(view.append for view in self.seen.values()),
-        )
+        self.views = {p: View() for p in players}
+        self._wolf_views = tuple(self.views[p] for p in wolves)
 
     def route(self, event: Event) -> None:
-        """Append `event` to the log and to every view its audience allows."""
-        scope = event.audience.scope
-        if scope is Scope.PUBLIC:
-            for append in self._public_appends:
-                append(event)
-            return
+        """Append `event` to the log and to the views its audience allows (`may_see`, inlined)."""
         self.log.append(event)
-        if scope is Scope.WOLVES:
+        audience = event.audience
+        scope = audience.scope
+        if scope is Scope.PUBLIC:
+            self.public.append(event)
+        elif scope is Scope.WOLVES:
             for view in self._wolf_views:
-                view.append(event)
+                self._append(view, event)
         elif scope is Scope.PLAYER:
-            self.seen[event.audience.player].append(event)  # type: ignore[index]  # set for PLAYER
+            self._append(self.views[audience.player], event)  # type: ignore[index]  # set for PLAYER
+
+    def _append(self, view: View, event: Event) -> None:
+        public = self.public
+        if view.public_upto < len(public):
+            view.events += public[view.public_upto :]
+            view.public_upto = len(public)
+        view.events.append(event)
+
+    def seen(self, player: PlayerId) -> list[Event]:
+        """The events `player` may see, in order, up to date (the list itself: do not change it)."""
+        view = self.views[player]
+        public = self.public
+        if view.public_upto < len(public):
+            view.events += public[view.public_upto :]
+            view.public_upto = len(public)
+        return view.events
+
+
+def last_phase_seen(seen: list[Event]) -> tuple[Phase, int]:
+    """The last phase whose opening `seen` holds (NIGHT, 0 before any)."""
+    # A phase whose opening a player may not see (the wolves' chat, the witch, a hunter's shot) must
+    # not show through his observation either: it would reveal hidden roles. He is shown the last
+    # phase he saw open, unless he is the one awaited.
+    for event in reversed(seen):
+        if isinstance(event, PhaseStarted):
+            return event.phase, event.phase_id
+    return Phase.NIGHT, 0

@@ -10,11 +10,11 @@ import copy
 from collections.abc import Mapping
 from typing import Any
 
-from engine.actions import action_from_dict
 from engine.config import GameConfig
 from engine.errors import WerewolfError
 from engine.events import event_to_dict
 from engine.game import Game
+from engine.inputs import Deadline, input_from_dict
 from engine.outcome import Outcome
 from engine.vocabulary import PlayerId, Role
 
@@ -68,7 +68,12 @@ def replay(record: Mapping[str, Any], *, check: bool = True) -> Game:
                 config, {PlayerId(p): Role(r) for p, r in roles.items()}, seed=seed, key=key
             )
         for step, item in enumerate(record["inputs"]):
-            _reapply(game, item, step)
+            given = input_from_dict(item)
+            if isinstance(given, Deadline) and given.phase_id != game.phase_id:
+                raise ReplayError(
+                    f"input {step}: deadline for phase {given.phase_id}, game is at {game.phase_id}"
+                )
+            game.handle(given)
     except (KeyError, TypeError, ValueError, WerewolfError) as exc:
         if isinstance(exc, ReplayError):
             raise
@@ -86,18 +91,3 @@ def replay(record: Mapping[str, Any], *, check: bool = True) -> Game:
                 f"replayed outcome {outcome_to_dict(game.outcome())} != recorded {record.get('outcome')}"
             )
     return game
-
-
-def _reapply(game: Game, item: Mapping[str, Any], step: int) -> None:
-    if "deadline" in item:
-        if game.phase_id != item["deadline"]:
-            raise ReplayError(
-                f"input {step}: deadline for phase {item['deadline']}, game is at {game.phase_id}"
-            )
-        game.deadline_passed(item["deadline"])
-    elif "fault" in item:
-        game.note_fault(PlayerId(item["fault"]), str(item["reason"]))
-    elif "reasoning" in item:
-        game.note_reasoning(PlayerId(item["reasoning"]), str(item["text"]))
-    else:
-        game.apply(PlayerId(item["player"]), action_from_dict(item["action"]))
