@@ -65,6 +65,23 @@ def _stop_all_actors() -> Iterator[None]:
     pykka.ActorRegistry.stop_all(timeout=ACTOR_STOP_TIMEOUT_S)
 
 
+@pytest.fixture(autouse=True)
+def _no_automatic_cover(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Games started in this process get no automatic cover (`actors.cover`) unless the test is marked
+    `cover`: with seats that are not instant agents, the cover holds every night for whole deadlines
+    (30 s by default), which a test on the real clock would wait out. A test that passes
+    `hidden_turn_s` itself gets what it asks for."""
+    if request.node.get_closest_marker("cover") is not None:
+        return
+    import actors.runner  # noqa: PLC0415 - keeps this module free of app imports at collection
+    from actors.cover import budget  # noqa: PLC0415
+
+    def no_automatic_cover(hidden_turn_s: float | None, *args: Any, **kwargs: Any) -> float:
+        return budget(0.0 if hidden_turn_s is None else hidden_turn_s, *args, **kwargs)
+
+    monkeypatch.setattr(actors.runner, "budget", no_automatic_cover)
+
+
 @pytest.fixture(autouse=True, scope="session")
 def _host_secret_in_a_temporary_folder(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     """Every `run.py` the tests start (they inherit the environment) keeps its host secret in a
