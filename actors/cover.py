@@ -86,6 +86,18 @@ def budget(
     return longest_deadline(timeout_s, seat_timeouts)
 
 
+def let_out(batch: tuple[Event, ...], out: set[int]) -> tuple[Event, ...]:
+    """The part of a view's `batch` of new events that was let out: the events whose `id` is in `out`.
+
+    The cover lets out a prefix of the log, and every view keeps the log's order, so this is a prefix of
+    the batch. Events are mutable dataclasses (not hashable): they are known by identity.
+    """
+    count = 0
+    while count < len(batch) and id(batch[count]) in out:
+        count += 1
+    return batch[:count]
+
+
 class Cover:
     """The hold schedule of one game: feed it every event, in order, as the game master lets it out."""
 

@@ -42,7 +42,7 @@ from typing import Any
 
 import pykka
 
-from actors.cover import Cover, longest_deadline
+from actors.cover import Cover, let_out, longest_deadline
 from actors.gamelog import GameLog
 from actors.inline import InlineSeat
 from actors.messages import (
@@ -274,9 +274,9 @@ class GameMasterActor(pykka.ThreadingActor):
         if view.kind is ViewKind.PLAYER and view.player not in self._seats:
             logger.warning("%s: subscription to unknown player view %s refused", self, view)
             return
-        history = self._released(
-            view, self._view_since(view, 0), self._game.events_since(0)[: self._published]
-        )
+        history = self._view_since(view, 0)
+        if self._held:  # the cover holds events back: only those it let out
+            history = let_out(history, {id(e) for e in self._game.events_since(0)[: self._published]})
         self._subscribers.setdefault(view, []).append(msg.subscriber)
         self._view_counts[view] = len(history)
         if msg.from_seq < len(history):
@@ -383,13 +383,16 @@ class GameMasterActor(pykka.ThreadingActor):
                 self._faults[event.player] += 1
             elif isinstance(event, PhaseStarted):
                 self._phase_public = event.audience.scope is Scope.PUBLIC
+        out = {id(e) for e in events} if self._held else None  # while the cover holds: what it let out
         if self._log is not None:
             self._log_new(events, start)
         for view, subscribers in self._subscribers.items():
             if not subscribers:
                 continue
             first = self._view_counts.get(view, 0)
-            batch = self._released(view, self._view_since(view, first), events)
+            batch = self._view_since(view, first)
+            if out is not None:
+                batch = let_out(batch, out)
             if not batch:
                 continue
             self._view_counts[view] = first + len(batch)
@@ -414,17 +417,6 @@ class GameMasterActor(pykka.ThreadingActor):
                 return events[:i]
         self._held = None
         return events
-
-    def _released(self, view: View, batch: tuple[Event, ...], out: tuple[Event, ...]) -> tuple[Event, ...]:
-        """The part of `view`'s `batch` that may go out: all of it, unless the cover holds events; then
-        the events among `out` (the log's events let out), a prefix of the batch (views keep log order)."""
-        if not self._held:
-            return batch
-        ids = {id(e) for e in out}  # events are mutable dataclasses: compared by identity
-        count = 0
-        while count < len(batch) and id(batch[count]) in ids:
-            count += 1
-        return batch[:count]
 
     def _log_new(self, events: tuple[Event, ...], start: int) -> None:
         assert self._log is not None  # only called with a log
