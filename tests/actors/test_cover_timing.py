@@ -17,7 +17,8 @@ from engine import Abstain, Action, GameConfig, Phase, PlayerId, Role, Rules, Vo
 from engine.roles import ROLE_SPECS
 from engine.vocabulary import Team
 
-ANSWER_S = 3.0  # every seat answers this long after its request (integers keep clock sums exact)
+ANSWER_S = 3.0  # a seat answers this long after its request (integers keep clock sums exact)
+SLOW_S = 8.0  # ... but Bruno's seat (a slower model, say) takes this long
 TIMEOUT_S = 10.0
 WAIT = 20.0
 
@@ -52,14 +53,18 @@ def _decide(player: PlayerId, request: RequestAction) -> Action:
 
 
 class TimedSeat:
-    """A seat that is not an instant agent: it answers `ANSWER_S` after each request, by a timer."""
+    """A seat that is not an instant agent: it answers `ANSWER_S` (Bruno: `SLOW_S`) after each request,
+    by a timer."""
 
     def __init__(self, player: PlayerId, scheduler: ManualScheduler) -> None:
         self.player = player
         self.scheduler = scheduler
         self.requests: list[tuple[float, RequestAction]] = []
+        self.seen: list[tuple[float, str]] = []  # its own view's events, as a remote seat gets them
 
     def tell(self, message: Any) -> None:
+        if isinstance(message, Deliver):
+            self.seen += [(self.scheduler.now(), e.type) for e in message.events]
         if isinstance(message, RequestAction):
             self.requests.append((self.scheduler.now(), message))
             answer = SubmitAction(
@@ -68,7 +73,8 @@ class TimedSeat:
                 player=message.player,
                 action=_decide(self.player, message),
             )
-            self.scheduler.call_later(ANSWER_S, message.reply_to, answer)
+            delay = SLOW_S if self.player == "Bruno" else ANSWER_S
+            self.scheduler.call_later(delay, message.reply_to, answer)
 
 
 class ClockedWatcher:
@@ -121,6 +127,8 @@ def play(roles: dict[str, Role], **options: Any) -> tuple[list[tuple[float, str]
         running.stop()
     assert finished.outcome is not None
     asked = {p: [(t, r.observation.phase.value) for t, r in seat.requests] for p, seat in seats.items()}
+    for p, seat in seats.items():
+        asked[p] += [(t, f"saw {kind}") for t, kind in seat.seen]
     return watcher.seen, asked
 
 
@@ -131,8 +139,9 @@ def _swapped(a: str, b: str) -> dict[str, Role]:
 
 
 # Day 1 executes Bruno. Base game: Bruno is a villager. Each variant makes him, instead, a wolf (night 2
-# then has one wolf: no chat), the witch (night 2 has no witch) or the hunter (who does not shoot).
-VARIANTS = {"wolf": "Fabien", "witch": "Damien", "hunter": "Elise"}
+# then has one wolf: no chat), the witch (night 2 has no witch), the hunter (who does not shoot) or the
+# seer (his slow seat then acts in night 1, which ends later: that must not show either).
+VARIANTS = {"wolf": "Fabien", "witch": "Damien", "hunter": "Elise", "seer": "Chloe"}
 
 
 @pytest.mark.parametrize("variant", sorted(VARIANTS))
