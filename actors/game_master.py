@@ -14,12 +14,10 @@ requests go out no sooner than `pace_s` after the last public phase's (`PaceReac
 instantaneous agents becomes watchable; without it nothing waits. Hidden phases are not paced: their
 length would show what they hide.
 
-With `hidden_turn_s` > 0 the cover (`actors.cover`) decides when each event may go out, so that the
-time between public moments depends only on public information: the game master stops at the first
-event it holds (publishing nothing after it to any view, sending no request) and goes on when its
-timer (`HoldExpired`) says. A held phase's deadline is armed when its requests go out, so it still has
-its full time. Under the cover the night phase's deadline is the longest of any seat: who is awaited
-in it is secret, and every request shows its deadline.
+With `hidden_turn_s` > 0 the cover (`actors.cover`) holds the first event it may not let out yet:
+nothing after it goes to any view, no request goes out, until its timer (`HoldExpired`); so the time
+between public moments depends only on public information. A held phase's deadline is armed when its
+requests go out; under the cover the night phase's is the longest of any seat (its actors are secret).
 
 Events are routed once, by the engine, when they are emitted (`engine.observation.Routing`): each view
 (a player's audience, public, full) is a list the game master reads from a cursor after every input,
