@@ -399,7 +399,7 @@ class GameMasterActor(pykka.ThreadingActor):
                 self._send(subscriber, message)
 
     def _admit(self, events: tuple[Event, ...]) -> tuple[Event, ...]:
-        """The first of `events` the cover lets out now; for the rest, arm the hold's timer."""
+        """`events` up to the first the cover holds (all of them if none); for the rest, arm the timer."""
         assert self._cover is not None  # only called with a cover
         now = self._scheduler.now()
         for i, event in enumerate(events):
