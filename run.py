@@ -120,6 +120,7 @@ def play(argv: Sequence[str]) -> int:
                 observers=observers,
                 seat_timeouts=people,
                 pace_s=args.pace,
+                hidden_turn_s=args.hidden_turn,
             )
     except KeyboardInterrupt:
         print("\nInterrupted: every actor was stopped.", file=sys.stderr)

@@ -10,8 +10,14 @@ deadline still stands. At the deadline the engine applies each missing seat's de
 A seat whose agent failed (`AgentFailed`) is disabled: its actions are defaults from then on,
 applied at once without waiting for a deadline. A phase's deadline is the game's `timeout_s`, or
 longer when an awaited seat has its own (`seat_timeouts`: a person's seat). With `pace_s`, a phase's
-requests go out no sooner than `pace_s` after the last phase's (`PaceReached`): a game of
-instantaneous agents becomes watchable; without it nothing waits.
+requests go out no sooner than `pace_s` after the last public phase's (`PaceReached`): a game of
+instantaneous agents becomes watchable; without it nothing waits. Hidden phases are not paced: their
+length would show what they hide.
+
+With `hidden_turn_s` > 0 the cover (`actors.cover`) holds the first event it may not let out yet:
+nothing after it goes to any view, no request goes out, until its timer (`HoldExpired`); so the time
+between public moments depends only on public information. A held phase's deadline is armed when its
+requests go out; under the cover the night phase's is the longest of any seat (its actors are secret).
 
 Events are routed once, by the engine, when they are emitted (`engine.observation.Routing`): each view
 (a player's audience, public, full) is a list the game master reads from a cursor after every input,
@@ -34,6 +40,7 @@ from typing import Any
 
 import pykka
 
+from actors.cover import Cover, let_out, longest_deadline
 from actors.gamelog import GameLog
 from actors.inline import InlineSeat
 from actors.messages import (
@@ -43,6 +50,7 @@ from actors.messages import (
     DeadlineReached,
     Deliver,
     GameFinished,
+    HoldExpired,
     PaceReached,
     Recipient,
     RequestAction,
@@ -60,11 +68,12 @@ from engine import (
     Event,
     Game,
     IllegalAction,
+    Phase,
     PlayerId,
     action_to_dict,
     to_record,
 )
-from engine.events import PlayerFaulted
+from engine.events import PhaseStarted, PlayerFaulted, Scope
 from engine.record import RECORD_FORMAT
 
 logger = logging.getLogger(__name__)
@@ -85,11 +94,13 @@ class GameMasterActor(pykka.ThreadingActor):
         on_finished: Callable[[GameFinished], None] | None = None,
         seat_timeouts: Mapping[PlayerId, float] | None = None,
         pace_s: float = 0.0,
+        hidden_turn_s: float = 0.0,
     ) -> None:
         """Wire the game to its seats; nothing happens until the actor starts (runs in the caller).
 
         `seat_timeouts`: seats whose deadline is not `timeout_s`; `pace_s`: the minimum time between
-        two phases' requests (0: none)."""
+        two public phases' requests (0: none); `hidden_turn_s`: the cover's time per hidden turn (0:
+        no cover; `actors.cover.budget` computes the automatic value)."""
         super().__init__()
         self._game = game
         self._seats = dict(seats)
@@ -97,7 +108,13 @@ class GameMasterActor(pykka.ThreadingActor):
         self._timeout_s = timeout_s
         self._seat_timeouts = dict(seat_timeouts or {})
         self._pace_s = pace_s
-        self._last_requests: float | None = None  # when the last phase's requests went out
+        self._last_requests: float | None = None  # when the last public phase's requests went out
+        self._phase_public = True  # whether the last phase published opened in public
+        self._cover = Cover(game.config, hidden_turn_s) if hidden_turn_s > 0 else None
+        self._longest_s = longest_deadline(timeout_s, seat_timeouts)
+        self._held: tuple[Event, ...] | None = None  # with a cover: the events it holds back now
+        self._hold: Timer | None = None
+        self._hold_due: float | None = None
         self.game_id = game_id
         self._log = log
         self._on_finished = on_finished
@@ -141,9 +158,8 @@ class GameMasterActor(pykka.ThreadingActor):
         self._advance()
 
     def on_stop(self) -> None:
-        """Cancel the pending deadline; if the game was cut short, say so to everyone."""
-        if self._timer is not None:
-            self._timer.cancel()
+        """Cancel the pending timers; if the game was cut short, say so to everyone."""
+        self._cancel_timers()
         if not self._finished:
             self._finish(aborted=True)
 
@@ -166,6 +182,10 @@ class GameMasterActor(pykka.ThreadingActor):
             case PaceReached(phase_id=phase_id) if message.game_id == self.game_id:
                 if phase_id == self._game.phase_id == self._requested_phase and not self._finished:
                     self._send_requests()
+            case HoldExpired(game_id=game_id) if game_id == self.game_id:
+                self._hold = self._hold_due = None
+                if not self._finished:
+                    self._advance()
             case AgentFailed():
                 self._on_agent_failed(message)
             case Subscribe():
@@ -253,6 +273,8 @@ class GameMasterActor(pykka.ThreadingActor):
             logger.warning("%s: subscription to unknown player view %s refused", self, view)
             return
         history = self._view_since(view, 0)
+        if self._held:  # the cover holds events back: only those it let out
+            history = let_out(history, {id(e) for e in self._game.events_since(0)[: self._published]})
         self._subscribers.setdefault(view, []).append(msg.subscriber)
         self._view_counts[view] = len(history)
         if msg.from_seq < len(history):
@@ -275,6 +297,8 @@ class GameMasterActor(pykka.ThreadingActor):
         game = self._game
         while True:
             self._publish()
+            if self._held:  # nothing goes on until the hold is over (its timer calls back)
+                return
             if game.outcome() is not None:
                 if not self._finished:  # messages may still arrive after the end: finish only once
                     self._finish(aborted=False)
@@ -294,7 +318,7 @@ class GameMasterActor(pykka.ThreadingActor):
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
-        if self._pace_s > 0 and self._last_requests is not None:
+        if self._pace_s > 0 and self._phase_public and self._last_requests is not None:
             wait = self._last_requests + self._pace_s - self._scheduler.now()
             if wait > 0:
                 self._timer = self._scheduler.call_later(
@@ -307,12 +331,17 @@ class GameMasterActor(pykka.ThreadingActor):
         """Ask every awaited seat for its action and arm the phase's deadline: the longest of theirs."""
         game = self._game
         now = self._scheduler.now()
-        self._last_requests = now
+        if self._phase_public:
+            self._last_requests = now
         awaiting = game.awaiting()
         awaited = [p for p in game.players if p in awaiting]
-        deadline = now + max(
-            (self._seat_timeouts.get(p, self._timeout_s) for p in awaited), default=self._timeout_s
-        )
+        if self._cover is not None and game.phase is Phase.NIGHT:  # its awaited seats are secret
+            deadline = now + self._longest_s
+            self._cover.requested(now)
+        else:
+            deadline = now + max(
+                (self._seat_timeouts.get(p, self._timeout_s) for p in awaited), default=self._timeout_s
+            )
         # An inline seat answers inside `_tell_seat`, but into the mailbox: nothing is applied (and
         # `awaiting` cannot change) before every request is out.
         for p in awaited:
@@ -339,7 +368,10 @@ class GameMasterActor(pykka.ThreadingActor):
         )
 
     def _publish(self) -> None:
+        """Send each view its new events (those the cover lets out now, if there is one)."""
         events = self._game.events_since(self._published)
+        if self._cover is not None:
+            events = self._admit(events)
         if not events:
             return
         start = self._published
@@ -347,6 +379,9 @@ class GameMasterActor(pykka.ThreadingActor):
         for event in events:
             if isinstance(event, PlayerFaulted):
                 self._faults[event.player] += 1
+            elif isinstance(event, PhaseStarted):
+                self._phase_public = event.audience.scope is Scope.PUBLIC
+        out = {id(e) for e in events} if self._held else None  # while the cover holds: what it let out
         if self._log is not None:
             self._log_new(events, start)
         for view, subscribers in self._subscribers.items():
@@ -354,12 +389,32 @@ class GameMasterActor(pykka.ThreadingActor):
                 continue
             first = self._view_counts.get(view, 0)
             batch = self._view_since(view, first)
+            if out is not None:
+                batch = let_out(batch, out)
             if not batch:
                 continue
             self._view_counts[view] = first + len(batch)
             message = Deliver(game_id=self.game_id, view=view, first_seq=first, events=batch)
             for subscriber in list(subscribers):  # a copy: `_send` drops dead subscribers from it
                 self._send(subscriber, message)
+
+    def _admit(self, events: tuple[Event, ...]) -> tuple[Event, ...]:
+        """`events` up to the first the cover holds (all of them if none); for the rest, arm the timer."""
+        assert self._cover is not None  # only called with a cover
+        now = self._scheduler.now()
+        for i, event in enumerate(events):
+            due = self._cover.admit(event, now)
+            if due is not None:
+                self._held = events[i:]
+                if due != self._hold_due:
+                    if self._hold is not None:
+                        self._hold.cancel()
+                    message = HoldExpired(game_id=self.game_id)
+                    self._hold = self._scheduler.call_later(max(0.0, due - now), self.actor_ref, message)
+                    self._hold_due = due
+                return events[:i]
+        self._held = None
+        return events
 
     def _log_new(self, events: tuple[Event, ...], start: int) -> None:
         assert self._log is not None  # only called with a log
@@ -392,6 +447,12 @@ class GameMasterActor(pykka.ThreadingActor):
         if seat is not None:
             self._send(seat, message)
 
+    def _cancel_timers(self) -> None:
+        for timer in (self._timer, self._hold):
+            if timer is not None:
+                timer.cancel()
+        self._timer = self._hold = None
+
     def _finished_message(self) -> GameFinished:
         return GameFinished(
             game_id=self.game_id,
@@ -410,9 +471,7 @@ class GameMasterActor(pykka.ThreadingActor):
         if self._finished:
             return
         self._finished = True
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
+        self._cancel_timers()
         message = self._finished_message()
         if self._log is not None:
             self._log.write("record", record=message.record)

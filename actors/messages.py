@@ -201,6 +201,13 @@ class PaceReached:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class HoldExpired:
+    """Scheduler -> game master: the cover's hold is over (`actors.cover`); what it held may go out."""
+
+    game_id: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Deliver:
     """Game master -> subscriber: the next events of its view; `first_seq` numbers the first one.
 

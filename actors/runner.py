@@ -17,6 +17,7 @@ from typing import Any
 import pykka
 
 from actors.agents import Agent
+from actors.cover import budget
 from actors.game_master import GameMasterActor
 from actors.gamelog import GameLog
 from actors.inline import InlineSeat, is_instant
@@ -87,6 +88,7 @@ def start_game(
     seat_timeouts: Mapping[PlayerId, float] | None = None,
     pace_s: float = 0.0,
     inline: bool = True,
+    hidden_turn_s: float | None = None,
 ) -> RunningGame:
     """Start one game: a game master, a `PlayerActor` per thinking agent, and the observers' subscriptions.
 
@@ -97,7 +99,10 @@ def start_game(
     `timeout_s` is each phase's deadline, longer for a phase that awaits a seat of `seat_timeouts` (a
     person's); `pace_s` the minimum time between two phases' requests (0: none); `key`
     (`engine.game_key`) keeps the deal secret from anyone who knows the seed: a game with players who
-    did not write this process should always have one. The caller must `stop()` the returned game.
+    did not write this process should always have one. `hidden_turn_s` is the time each hidden turn
+    is given so that timings do not show hidden information (`actors.cover`): None is automatic (0,
+    nothing held, when every seat is an instant agent; else the longest deadline), 0 turns the cover
+    off. The caller must `stop()` the returned game.
     """
     missing = set(config.players) - set(seats)
     if missing:
@@ -107,6 +112,7 @@ def start_game(
         if roles is None
         else Game.with_roles(config, roles, seed=seed, key=key)
     )
+    hidden_s = budget(hidden_turn_s, seats.values(), timeout_s=timeout_s, seat_timeouts=seat_timeouts)
     game_id = game_id or uuid.uuid4().hex[:12]
     clock = scheduler if scheduler is not None else ThreadingScheduler()
     done: pykka.ThreadingFuture[GameFinished] = pykka.ThreadingFuture()
@@ -133,6 +139,7 @@ def start_game(
             on_finished=done.set,
             seat_timeouts=seat_timeouts,
             pace_s=pace_s,
+            hidden_turn_s=hidden_s,
         )
     except BaseException:
         for ref in players.values():

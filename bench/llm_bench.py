@@ -36,7 +36,7 @@ def play(url: str, parallel: int, seed: int) -> tuple[float, int]:
         for i, p in enumerate(config.players)
     }
     start = time.perf_counter()
-    finished = play_game(config, seats, seed=seed, timeout_s=600, wait_s=3600)
+    finished = play_game(config, seats, seed=seed, timeout_s=600, wait_s=3600, hidden_turn_s=0.0)
     seconds = time.perf_counter() - start
     assert finished.outcome is not None
     return seconds, int(sum(u.get("calls", 0) for u in finished.usage.values()))

@@ -104,7 +104,7 @@ def run_round(host: Host, pool: AgentPool, *, games: int, first_seed: int, folde
     start = time.perf_counter()
     try:
         for game in hosted:
-            game.start(log_path=folder / f"{game.game_id}.jsonl")
+            game.start(log_path=folder / f"{game.game_id}.jsonl", hidden_turn_s=0.0)  # no timing cover
         finished = [game.wait(GAME_WAIT_S) for game in hosted]
         elapsed = time.perf_counter() - start
     finally:

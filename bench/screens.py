@@ -94,7 +94,7 @@ def shoot(out: Path, executable: str) -> list[Path]:
                 pages[name] = browser.new_context(viewport=VIEWPORT).new_page()
                 pages[name].goto(link)
                 expect(pages[name].locator("#status")).to_have_attribute("data-state", "connected")
-            game.start(timeout_s=30, seat_timeouts={PERSON: 120.0})
+            game.start(timeout_s=30, seat_timeouts={PERSON: 120.0}, hidden_turn_s=0.0)
             _play(pages["human"], stop_at_speech=2)
             for name in ("human", "live", "full"):
                 saved.append(out / f"page-{name}.png")

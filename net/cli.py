@@ -36,6 +36,8 @@ from net.server import ServerConfig
 
 #: The longest `--pace`: a minimum time per phase beyond a person's patience is a mistake.
 MAX_PACE_S = 600.0
+#: The longest `--hidden-turn`: each night may wait several of them.
+MAX_HIDDEN_TURN_S = 3600.0
 #: The port `run.py` listens on unless `--port` says otherwise (another one if it is taken).
 DEFAULT_PORT = 8765
 _OLLAMA_HOST_HELP = "Ollama server URL (default: OLLAMA_HOST, else http://127.0.0.1:11434)"
@@ -157,6 +159,14 @@ def play_parser() -> argparse.ArgumentParser:
         help="minimum time per phase and speaking turn, so people can follow (default: none)",
     )
     p.add_argument(
+        "--hidden-turn",
+        type=float,
+        metavar="SECONDS",
+        help="time given to each hidden turn (wolves' chat, witch, hunter, the night phase) so that "
+        "timings do not show hidden roles; 0: no cover (default: the longest deadline, or 0 when "
+        "every seat is an instant built-in agent)",
+    )
+    p.add_argument(
         "--open", action="store_true", help="open the browser page: each human seat's, else the spectators'"
     )
     p.add_argument("--log", type=Path, help="JSON Lines log path (default runs/<time>-<game id>.jsonl)")
@@ -217,11 +227,13 @@ def models_server(args: argparse.Namespace) -> tuple[Backend, str]:
 
 
 def check_timers(args: argparse.Namespace) -> str | None:
-    """What is wrong with `--deadline`, `--join-timeout` and `--grace`, or None."""
+    """What is wrong with `--deadline`, `--join-timeout`, `--grace`, `--pace` and `--hidden-turn`, or None."""
     if args.deadline <= 0 or args.join_timeout < 0 or args.grace < 0:
         return "--deadline must be positive; --join-timeout and --grace must not be negative"
     if not 0 <= args.pace <= MAX_PACE_S:
         return f"--pace must be between 0 and {MAX_PACE_S:g} seconds"
+    if args.hidden_turn is not None and not 0 <= args.hidden_turn <= MAX_HIDDEN_TURN_S:
+        return f"--hidden-turn must be between 0 and {MAX_HIDDEN_TURN_S:g} seconds"
     return None
 
 

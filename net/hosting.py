@@ -237,11 +237,13 @@ class HostedGame:
         roles: Mapping[PlayerId, Role] | None = None,
         seat_timeouts: Mapping[PlayerId, float] | None = None,
         pace_s: float = 0.0,
+        hidden_turn_s: float | None = None,
     ) -> RunningGame:
         """Start the game's actors on the host's scheduler: `timeout_s` is each phase's deadline (a seat
-        of `seat_timeouts` has its own: a person's); `pace_s` the minimum time between two phases'
-        requests, for people watching (0: none); the spectator hubs and `observers` subscribe to their
-        views."""
+        of `seat_timeouts` has its own: a person's); `pace_s` the minimum time between two public
+        phases' requests, for people watching (0: none); `hidden_turn_s` the time each hidden turn is
+        given so that timings hide what it hides (`actors.cover`; None: automatic, 0: off); the
+        spectator hubs and `observers` subscribe to their views."""
         if self.running is not None:
             raise RuntimeError(f"game {self.game_id} is already started")
         remote = self.network.seats if self.network else {}
@@ -265,6 +267,7 @@ class HostedGame:
             game_id=self.game_id,
             seat_timeouts={p: t for p, t in (seat_timeouts or {}).items() if p in remote},
             pace_s=pace_s,
+            hidden_turn_s=hidden_turn_s,
         )
         if self.network is not None:
             self.network.bind(self.running.master)
@@ -286,6 +289,7 @@ class HostedGame:
         observers: Sequence[tuple[Recipient, View]] = (),
         seat_timeouts: Mapping[PlayerId, float] | None = None,
         pace_s: float = 0.0,
+        hidden_turn_s: float | None = None,
     ) -> GameFinished:
         """Wait for the remote agents, start, wait for the end (at most `wait_s`), stop every actor
         whatever happens."""
@@ -297,6 +301,7 @@ class HostedGame:
                 observers=observers,
                 seat_timeouts=seat_timeouts,
                 pace_s=pace_s,
+                hidden_turn_s=hidden_turn_s,
             )
             return self.wait(wait_s)
         finally:

@@ -66,6 +66,33 @@ def _stop_all_actors() -> Iterator[None]:
 
 
 @pytest.fixture(autouse=True, scope="session")
+def _no_automatic_cover() -> Iterator[None]:
+    """Games started in this process get no automatic cover (`actors.cover`) unless the test is marked
+    `cover`: with seats that are not instant agents, the cover holds every night for whole deadlines
+    (30 s by default), which a test on the real clock would wait out. Session-wide, so that games that
+    module fixtures start are covered by it too; a test that passes `hidden_turn_s` gets what it asks."""
+    import actors.runner  # noqa: PLC0415 - keeps this module free of app imports at collection
+    from actors.cover import budget  # noqa: PLC0415
+
+    def no_automatic_cover(hidden_turn_s: float | None, *args: Any, **kwargs: Any) -> float:
+        return budget(0.0 if hidden_turn_s is None else hidden_turn_s, *args, **kwargs)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(actors.runner, "budget", no_automatic_cover)
+        yield
+
+
+@pytest.fixture(autouse=True)
+def _automatic_cover_when_marked(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A test marked `cover` gets the automatic cover, as run.py and the hosting API give it."""
+    if request.node.get_closest_marker("cover") is not None:
+        import actors.runner  # noqa: PLC0415
+        from actors.cover import budget  # noqa: PLC0415
+
+        monkeypatch.setattr(actors.runner, "budget", budget)
+
+
+@pytest.fixture(autouse=True, scope="session")
 def _host_secret_in_a_temporary_folder(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     """Every `run.py` the tests start (they inherit the environment) keeps its host secret in a
     temporary folder, never in the home of whoever runs the tests; one file for the whole session, so

@@ -116,6 +116,9 @@ def play_spec(
             scheduler=scheduler,
             log_path=log_path,
             game_id=f"g{spec.index}",
+            # No timing cover: nobody watches a tournament game live, and its agents (in this process)
+            # read no clock; the cover would only hold each night for whole deadlines.
+            hidden_turn_s=0.0,
         )
         if on_start is not None:
             on_start(running)

@@ -93,6 +93,7 @@ class Host:
                 scheduler=self.scheduler,
                 observers=net.observers,
                 game_id=game_id,
+                hidden_turn_s=0.0,  # throughput, not secrecy: the cover would hold nights for deadlines
             )
             try:
                 net.bind(running.master)

@@ -10,7 +10,7 @@ from actors.agents import RandomAgent
 from actors.messages import FULL_VIEW, RequestAction
 from actors.runner import start_game
 from actors.scheduler import ManualScheduler
-from engine import PlayerId, Role, preset
+from engine import Phase, PlayerId, Role, preset
 from tests.fakes import Collector, InstantSeat, SilentSeat
 
 WAIT = 20.0
@@ -132,3 +132,29 @@ def test_without_pace_instant_agents_play_without_waiting():
     finally:
         running.stop()
     assert {now for now, _ in times} == {0.0}
+
+
+def test_hidden_phases_are_not_paced():
+    # Their length would tell what they hide: the wolves' chat turns count the living wolves, the
+    # witch's phase says she lives. With instant agents they take no time, paced or not.
+    config = preset("agentscope-9")
+    scheduler = ManualScheduler()
+    times: list[tuple[float, RequestAction]] = []
+    seats = {p: ClockedSeat(RandomAgent(i), scheduler, times) for i, p in enumerate(config.players)}
+    watcher = Collector()
+    running = start_game(
+        config, seats, seed=5, scheduler=scheduler, pace_s=4.0, observers=[(watcher, FULL_VIEW)]
+    )
+    try:
+        _run_to_end(scheduler, watcher.finished)
+        running.wait(WAIT)
+    finally:
+        running.stop()
+    hidden = {Phase.WOLF_CHAT, Phase.WITCH, Phase.HUNTER}
+    starts: dict[int, tuple[float, Phase]] = {}
+    for now, request in times:
+        starts.setdefault(request.phase_id, (now, request.observation.phase))
+    public = sorted(now for now, phase in starts.values() if phase not in hidden)
+    assert any(phase in hidden for _, phase in starts.values())
+    assert public == [4.0 * i for i in range(len(public))]  # one pace per public phase, none for hidden ones
+    assert all(now in public for now, phase in starts.values() if phase in hidden)

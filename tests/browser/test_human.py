@@ -34,6 +34,8 @@ def _start_host(tmp_path: Path, *extra: str) -> tuple[subprocess.Popen[str], str
             "--port",
             "0",
             "--quiet",
+            "--hidden-turn",
+            "0",  # no cover: it would hold each night for the person's whole deadline
             "--log",
             str(tmp_path / "game.jsonl"),
             *extra,

@@ -158,7 +158,19 @@ def test_tls_flags_serve_wss(tmp_path):
 
 def test_remote_seat_played_by_the_example_agent(tmp_path):
     host = subprocess.Popen(
-        [sys.executable, str(ROOT / "run.py"), "--seed", "8", "--remote", "1", "--port", "0", "--quiet"],
+        [
+            sys.executable,
+            str(ROOT / "run.py"),
+            "--seed",
+            "8",
+            "--remote",
+            "1",
+            "--port",
+            "0",
+            "--quiet",
+            "--hidden-turn",
+            "0",
+        ],
         stdout=subprocess.PIPE,
         text=True,
         cwd=ROOT,
@@ -214,6 +226,8 @@ def test_remote_seat_played_by_the_example_agent(tmp_path):
         (["--remote", "9"], "--remote must be between 0 and 8"),
         (["--join-timeout", "-1"], "must not be negative"),
         (["--pace", "-1"], "--pace must be between 0 and 600 seconds"),
+        (["--hidden-turn", "-1"], "--hidden-turn must be between 0 and 3600 seconds"),
+        (["--hidden-turn", "nan"], "--hidden-turn must be between 0 and 3600 seconds"),
         (["--seat", "3=human:0"], "human:SECONDS takes a number of seconds > 0"),
     ],
 )
@@ -271,6 +285,7 @@ def test_llm_game_on_a_fake_ollama(tmp_path):
         done = run(
             "--seed", "6", "--quiet", "--port", "0", "--model", "llama3.2", "--ollama-host", fake.url,
             "--llm-parallel", "8", "--llm-option", "temperature=0", "--log", str(tmp_path / "g.jsonl"),
+            "--hidden-turn", "0",
         )  # fmt: skip
         chats = fake.chats
     assert done.returncode == 0, done.stderr
@@ -297,7 +312,10 @@ def test_models_lists_the_server_models_or_says_it_is_not_there():
 
 def test_no_ollama_server_falls_back_and_says_so_or_exits_2_when_required():
     host = f"http://127.0.0.1:{_closed_port()}"
-    fallback = run("--seed", "2", "--quiet", "--port", "0", "--model", "llama3.2", "--ollama-host", host)
+    fallback = run(
+        "--seed", "2", "--quiet", "--port", "0", "--model", "llama3.2", "--ollama-host", host,
+        "--hidden-turn", "0",
+    )  # fmt: skip
     assert fallback.returncode == 0
     assert f"Ollama: no Ollama server answers at {host}:" in fallback.stdout
     assert "play the built-in agent instead" in fallback.stdout
@@ -312,8 +330,9 @@ def test_no_ollama_server_falls_back_and_says_so_or_exits_2_when_required():
 def test_a_missing_model_is_named_with_what_the_server_has():
     with running_fake() as fake:
         done = run(
-            "--seed", "2", "--quiet", "--port", "0", "--seat", "3=ollama:mistral", "--ollama-host", fake.url
-        )
+            "--seed", "2", "--quiet", "--port", "0", "--seat", "3=ollama:mistral", "--ollama-host", fake.url,
+            "--hidden-turn", "0",
+        )  # fmt: skip
     assert done.returncode == 0
     assert "model 'mistral' is not on" in done.stdout
     assert "it has: llama3.2:latest" in done.stdout
@@ -377,6 +396,7 @@ def test_an_openai_compatible_game_finishes_and_never_writes_the_api_key(tmp_pat
         done = run_with_key(
             "--seed", "6", "--quiet", "--port", "0", "--agent", f"openai:{OPENAI_MODEL}",
             "--openai-base-url", server.url, "--llm-parallel", "8", "--llm-think", "on", "--log", str(log),
+            "--hidden-turn", "0",
         )  # fmt: skip
         chats = server.chats
     assert done.returncode == 0, done.stderr
@@ -409,7 +429,7 @@ def test_models_lists_an_openai_compatible_server_and_suggests_a_close_name():
     with running_openai(models=(OPENAI_MODEL, "qwen3-0.6b")) as server:
         listed = run("models", "--openai-base-url", server.url)
         typo = run("--seed", "2", "--quiet", "--port", "0", "--seat", "3=openai:gemma-3-207m",
-                   "--openai-base-url", server.url)  # fmt: skip
+                   "--openai-base-url", server.url, "--hidden-turn", "0")  # fmt: skip
     assert listed.returncode == 0, listed.stderr
     assert f"2 model(s) at {server.url}:" in listed.stdout
     assert OPENAI_MODEL in listed.stdout
@@ -462,6 +482,19 @@ def test_open_opens_the_page_of_each_human_seat_else_the_spectators(tmp_path, ex
         assert page == ""  # the spectators' page: no token
 
 
+def test_hidden_turn_is_passed_to_the_game(tmp_path):
+    # Instant agents: no cover unless asked. Asked for, each night waits its hidden turns (real time).
+    log = tmp_path / "covered.jsonl"
+    done = run(
+        "--seed", "3", "--preset", "agentscope-9", "--hidden-turn", "0.05", "--quiet", "--log", str(log)
+    )
+    assert done.returncode == 0, done.stderr
+    lines = [json.loads(line) for line in log.read_text().splitlines()]
+    events = [line["event"]["type"] for line in lines if line["kind"] == "event"]
+    assert events.count("night_fell") >= 1
+    assert done.stdout.count("Loup-Garou:") == 1
+
+
 def test_pace_spaces_the_requests_of_a_game(tmp_path):
     log = tmp_path / "paced.jsonl"
     done = run("--seed", "3", "--preset", "aiwolf-5", "--pace", "0.05", "--quiet", "--log", str(log))
@@ -483,7 +516,7 @@ def test_aiwolf_seats_played_by_official_client_agents():
             sys.executable,
             str(ROOT / "run.py"),
             *("--preset", "aiwolf-5", "--seed", "8", "--aiwolf", "2"),
-            *("--port", "0", "--quiet"),
+            *("--port", "0", "--quiet", "--hidden-turn", "0"),
         ],
         stdout=subprocess.PIPE,
         text=True,

@@ -182,3 +182,13 @@ def test_aiwolf_seats_in_an_aiwolf_preset_get_aiwolfs_day_zero_unless_the_rule_i
     assert cli.aiwolf_opening(config, explicit, cli.aiwolf_seats(config, explicit)).rules.day_zero is False
     custom = build_config("aiwolf-5", roles="werewolf=1,seer=1", players=6, rules=[])
     assert cli.aiwolf_opening(custom, args, cli.aiwolf_seats(custom, args)).rules.day_zero is False
+
+
+def test_hidden_turn_defaults_to_automatic_and_refuses_negative_values():
+    parser = cli.play_parser()
+    assert parser.parse_args([]).hidden_turn is None  # automatic: actors.cover.budget decides
+    assert cli.check_timers(parser.parse_args(["--hidden-turn", "0"])) is None
+    assert cli.check_timers(parser.parse_args(["--hidden-turn", "45.5"])) is None
+    for bad in ("-0.5", "nan", "1e9"):
+        problem = cli.check_timers(parser.parse_args(["--hidden-turn", bad]))
+        assert problem == f"--hidden-turn must be between 0 and {cli.MAX_HIDDEN_TURN_S:g} seconds"

@@ -131,6 +131,9 @@ def host_game(
                 observers=[(full, FULL_VIEW)],
                 log_path=log_path,
                 roles={PlayerId(p): r for p, r in roles.items()} if roles else None,
+                # No timing cover: these games test what goes over the wire, and the soak plays them in
+                # a child process that the tests' session patch does not reach (tests/conftest.py).
+                hidden_turn_s=0.0,
             )
             finished = game.wait(GAME_WAIT_S)
             seconds = time.monotonic() - start

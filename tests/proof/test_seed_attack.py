@@ -138,6 +138,7 @@ def _watch_one_game(seed: int, secret_file: Path, tmp_path: Path) -> tuple[list[
         [
             *(sys.executable, str(ROOT / "run.py"), "--seed", str(seed), "--remote", "1", "--port", "0"),
             *("--quiet", "--host-secret", str(secret_file), "--log", str(tmp_path / f"{seed}.jsonl")),
+            *("--hidden-turn", "0"),  # the attack reads ids, not times; the cover would hold for deadlines
         ],
         stdout=subprocess.PIPE,
         text=True,
