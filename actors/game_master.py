@@ -19,10 +19,10 @@ nothing after it goes to any view, no request goes out, until its timer (`HoldEx
 between public moments depends only on public information. A held phase's deadline is armed when its
 requests go out; under the cover the night phase's is the longest of any seat (its actors are secret).
 
-Events are routed once, by the engine, when they are emitted (`engine.observation.Routing`): each view
-(a player's audience, public, full) is a list the game master reads from a cursor after every input,
-and what is new goes to that view's subscribers as `Deliver(first_seq, events)`; nothing is filtered
-here. A seat played by a local agent (a `PlayerActor`, or an `InlineSeat` for an instant agent) is not
+The engine routes events to views (`engine.observation.Routing`: a private event when it is emitted,
+the public ones into a player's view when that view is read): each view (a player's audience, public,
+full) is a list the game master reads from a cursor after every input, and what is new goes to that
+view's subscribers as `Deliver(first_seq, events)`; nothing is filtered here. A seat played by a local agent (a `PlayerActor`, or an `InlineSeat` for an instant agent) is not
 subscribed: everything its agent knows comes in each `RequestAction`'s observation, and waking its
 thread after every input would only cost time. Any other seat (a remote session, a test double) is a
 subscriber of its own player view; spectators and observers subscribe the same way.
