@@ -9,9 +9,10 @@ witch lives with a potion; a pause after a death says the dead man was the hunte
 phase takes says which night actors live. The cover holds the game master's outward progress so that
 the time between two public moments depends only on the config and on what is public.
 
-Every phase lasts at most its deadline, so each hidden turn is given a budget `B` (`budget`): the
-longest deadline the game uses, and then the cover is exact; a host may choose less (then a turn
-longer than B shows). When every seat is an instant agent, hidden turns take microseconds: B = 0 and
+Every phase lasts at most its deadline, so each hidden turn is given a budget `B` (`budget`): by
+default the longest deadline the game uses. A host may choose less: the game master then gives a
+hidden phase (and the night phase) no more than B, so the cover stays exact and a slow seat (a
+person, a slow model) gets less time in those phases instead. When every seat is an instant agent, hidden turns take microseconds: B = 0 and
 nothing is held. The holds, by the engine's agenda (`engine.night`, `engine.day`):
 
 - nightfall at t: the next public event (the night phase's opening) waits until t + K*B, K the chat

@@ -17,14 +17,16 @@ length would show what they hide.
 With `hidden_turn_s` > 0 the cover (`actors.cover`) holds the first event it may not let out yet:
 nothing after it goes to any view, no request goes out, until its timer (`HoldExpired`); so the time
 between public moments depends only on public information. A held phase's deadline is armed when its
-requests go out; under the cover the night phase's is the longest of any seat (its actors are secret).
+requests go out; under the cover the night phase lasts one budget (its actors are secret), and a
+hidden phase's deadline is at most one budget, so a budget shorter than a seat's deadline stays exact.
 
 The engine routes events to views (`engine.observation.Routing`: a private event when it is emitted,
 the public ones into a player's view when that view is read): each view (a player's audience, public,
 full) is a list the game master reads from a cursor after every input, and what is new goes to that
-view's subscribers as `Deliver(first_seq, events)`; nothing is filtered here. A seat played by a local agent (a `PlayerActor`, or an `InlineSeat` for an instant agent) is not
-subscribed: everything its agent knows comes in each `RequestAction`'s observation, and waking its
-thread after every input would only cost time. Any other seat (a remote session, a test double) is a
+view's subscribers as `Deliver(first_seq, events)`; nothing is filtered here. A seat played by a
+local agent (a `PlayerActor`, or an `InlineSeat` for an instant agent) is not subscribed: everything
+its agent knows comes in each `RequestAction`'s observation, and waking its thread after every input
+would only cost time. Any other seat (a remote session, a test double) is a
 subscriber of its own player view; spectators and observers subscribe the same way.
 
 An `InlineSeat` answers inside the `tell` that carries its request, in this actor's thread, by telling
@@ -40,7 +42,7 @@ from typing import Any
 
 import pykka
 
-from actors.cover import Cover, let_out, longest_deadline
+from actors.cover import Cover, let_out
 from actors.gamelog import GameLog
 from actors.inline import InlineSeat
 from actors.messages import (
@@ -111,7 +113,6 @@ class GameMasterActor(pykka.ThreadingActor):
         self._last_requests: float | None = None  # when the last public phase's requests went out
         self._phase_public = True  # whether the last phase published opened in public
         self._cover = Cover(game.config, hidden_turn_s) if hidden_turn_s > 0 else None
-        self._longest_s = longest_deadline(timeout_s, seat_timeouts)
         self._held: tuple[Event, ...] | None = None  # with a cover: the events it holds back now
         self._hold: Timer | None = None
         self._hold_due: float | None = None
@@ -335,13 +336,18 @@ class GameMasterActor(pykka.ThreadingActor):
             self._last_requests = now
         awaiting = game.awaiting()
         awaited = [p for p in game.players if p in awaiting]
-        if self._cover is not None and game.phase is Phase.NIGHT:  # its awaited seats are secret
-            deadline = now + self._longest_s
+        if self._cover is not None and game.phase is Phase.NIGHT:
+            # Its awaited seats are secret, so its deadline cannot be theirs: it lasts one budget.
+            deadline = now + self._cover.budget_s
             self._cover.requested(now)
         else:
             deadline = now + max(
                 (self._seat_timeouts.get(p, self._timeout_s) for p in awaited), default=self._timeout_s
             )
+            if self._cover is not None and not self._phase_public:
+                # A hidden turn never outlasts its budget, so the cover stays exact with a budget shorter
+                # than a seat's deadline (a person's, a slow model's): that seat gets less time instead.
+                deadline = min(deadline, now + self._cover.budget_s)
         # An inline seat answers inside `_tell_seat`, but into the mailbox: nothing is applied (and
         # `awaiting` cannot change) before every request is out.
         for p in awaited:

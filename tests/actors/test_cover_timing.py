@@ -144,11 +144,14 @@ def _swapped(a: str, b: str) -> dict[str, Role]:
 VARIANTS = {"wolf": "Fabien", "witch": "Damien", "hunter": "Elise", "seer": "Chloe"}
 
 
+# None: the automatic budget (the longest deadline); 5 s: a host's shorter budget, under Bruno's 8 s, so
+# his hidden and night turns are cut at 5 s (their deadline) rather than showing how long they took.
+@pytest.mark.parametrize("hidden_turn_s", [None, 5.0])
 @pytest.mark.parametrize("variant", sorted(VARIANTS))
-def test_public_moments_and_villagers_requests_do_not_depend_on_hidden_roles(variant):
+def test_public_moments_and_villagers_requests_do_not_depend_on_hidden_roles(variant, hidden_turn_s):
     other = VARIANTS[variant]
-    public_a, asked_a = play(_swapped("Bruno", other))
-    public_b, asked_b = play(BASE)
+    public_a, asked_a = play(_swapped("Bruno", other), hidden_turn_s=hidden_turn_s)
+    public_b, asked_b = play(BASE, hidden_turn_s=hidden_turn_s)
     assert [kind for _, kind in public_a] == [kind for _, kind in public_b]  # same public story
     assert public_a == public_b  # ... at the same times
     same = [
