@@ -12,8 +12,9 @@ the time between two public moments depends only on the config and on what is pu
 Every phase lasts at most its deadline, so each hidden turn is given a budget `B` (`budget`): by
 default the longest deadline the game uses. A host may choose less: the game master then gives a
 hidden phase (and the night phase) no more than B, so the cover stays exact and a slow seat (a
-person, a slow model) gets less time in those phases instead. When every seat is an instant agent, hidden turns take microseconds: B = 0 and
-nothing is held. The holds, by the engine's agenda (`engine.night`, `engine.day`):
+person, a slow model) gets less time in those phases instead. When every seat is an instant agent,
+hidden turns take microseconds: B = 0 and nothing is held. The holds, by the engine's agenda
+(`engine.night`, `engine.day`):
 
 - nightfall at t: the next public event (the night phase's opening) waits until t + K*B, K the chat
   turns the wolves could have (`chat_turns`);
