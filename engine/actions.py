@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 import random
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, ClassVar
@@ -215,7 +215,7 @@ def action_from_dict(data: Mapping[str, Any]) -> Action:
 
 
 def random_action(
-    choices: tuple[Choice, ...], rng: random.Random, *, text: str = "I have nothing to add."
+    choices: Sequence[Choice], rng: random.Random, *, text: str = "I have nothing to add."
 ) -> Action:
     """A uniformly random legal action from a menu: first a choice, then a target or amount.
 
@@ -224,12 +224,27 @@ def random_action(
     choice = choices[0] if len(choices) == 1 else rng.choice(choices)
     kind = choice.kind
     if kind is ActionKind.SPEAK:
-        return Speak(text[: choice.max_chars])
+        return _speech(text, choice.max_chars)
     if kind is ActionKind.BID:
         return Bid(rng.randint(0, choice.max_bid))
     if kind is ActionKind.ABSTAIN:
-        return Abstain()
+        return _ABSTAIN
     target = choice.targets[0] if len(choice.targets) == 1 else rng.choice(choice.targets)
+    return _targeted(kind, target)
+
+
+# Actions are frozen values, so the random player hands out shared ones: building a frozen dataclass
+# costs more than the rest of a random choice, and random play repeats the same few actions.
+_ABSTAIN = Abstain()
+
+
+@functools.lru_cache(maxsize=256)
+def _speech(text: str, max_chars: int) -> Speak:
+    return Speak(text[:max_chars])
+
+
+@functools.lru_cache(maxsize=4096)
+def _targeted(kind: ActionKind, target: PlayerId) -> Action:
     return _TARGETED[kind](target)
 
 
