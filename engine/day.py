@@ -43,6 +43,8 @@ if TYPE_CHECKING:
     from engine.effects import Effects
 
 BID_MENU = (Choice(ActionKind.BID, max_bid=MAX_BID), ABSTAIN_CHOICE)
+# Read as plain globals on the speaking turn's path: `Phase.X` costs ~0.07 µs a read in CPython 3.11.
+_DISCUSSION, _WOLF_CHAT = Phase.DISCUSSION, Phase.WOLF_CHAT
 
 
 def daybreak(s: GameState, fx: Effects, _: object) -> None:
@@ -105,11 +107,11 @@ def resolve_speech(s: GameState, fx: Effects, submitted: dict[PlayerId, Action])
     phase = s.phase
     ((player, action),) = submitted.items()  # one speaker per turn
     if isinstance(action, Speak):
-        audience = WOLVES if phase is Phase.WOLF_CHAT else PUBLIC
+        audience = WOLVES if phase is _WOLF_CHAT else PUBLIC
         fx.emit(Spoke(audience, s.day, player, phase, action.text))  # positional: the hot path
-        if phase is Phase.DISCUSSION:
+        if phase is _DISCUSSION:
             s.last_speech = action.text
-    if phase is Phase.DISCUSSION:
+    if phase is _DISCUSSION:
         s.last_speaker = player
     if s.speakers and (speaker := _next_speaker(s)) is not None:
         fx.next_turn(speaker)
