@@ -113,8 +113,13 @@ def resolve_speech(s: GameState, fx: Effects, submitted: dict[PlayerId, Action])
             s.last_speech = action.text
     if phase is _DISCUSSION:
         s.last_speaker = player
-    if s.speakers and (speaker := _next_speaker(s)) is not None:
-        fx.next_turn(speaker)
+    # `_next_speaker`, inlined: this runs after every speech.
+    queue, alive = s.speakers, s.alive
+    while queue:
+        speaker = queue.popleft()
+        if alive[speaker]:
+            fx.next_turn(speaker)
+            return
 
 
 # ---------------------------------------------------------------------- bidding

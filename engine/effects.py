@@ -95,7 +95,12 @@ class Effects:
         without looking up what is already known (every speech of a discussion comes this way)."""
         s = self.state
         spec = self.spec
-        s.phase_id = phase_id = self._new_phase_id()
+        # `_new_phase_id`, inlined: a discussion opens a turn per speech.
+        phase_id, used = s.phase_rng.getrandbits(31), s.used_phase_ids
+        while phase_id in used:
+            phase_id = s.phase_rng.getrandbits(31)
+        used.add(phase_id)
+        s.phase_id = phase_id
         s.submitted = {}
         s.choices = {speaker: spec.menu(s, speaker)}
         s.awaiting = {speaker}
