@@ -100,6 +100,9 @@ def comparison_config() -> GameConfig:
     return GameConfig.build(roles, players=8, rules=rules, name=COMPARISON)
 
 
+ABSTAIN = ActionKind.ABSTAIN
+
+
 def plain_policy(choices: tuple[Choice, ...], rng: random.Random) -> Action:
     """The engine's random player: a uniform choice (abstaining included), then a uniform target."""
     return random_action(choices, rng, text=SPEECH)
@@ -112,9 +115,11 @@ def eager_policy(choices: tuple[Choice, ...], rng: random.Random) -> Action:
     voters would abstain (Vote and Abstain are two choices drawn uniformly), which is another game.
     """
     if len(choices) > 1:
-        acting = tuple(c for c in choices if c.kind is not ActionKind.ABSTAIN)
+        # The same filter as ever (the same choices, in menu order, so the same draws), as a list:
+        # a list comprehension costs less than a tuple built from a generator, on every call.
+        acting = [c for c in choices if c.kind is not ABSTAIN]
         if acting:
-            choices = acting
+            return random_action(acting, rng, text=SPEECH)
     return random_action(choices, rng, text=SPEECH)
 
 

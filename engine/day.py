@@ -43,6 +43,9 @@ if TYPE_CHECKING:
     from engine.effects import Effects
 
 BID_MENU = (Choice(ActionKind.BID, max_bid=MAX_BID), ABSTAIN_CHOICE)
+# Read as plain globals on the hot paths (every speech, every voter's menu): `Phase.X` costs
+# ~0.07 µs a read in CPython 3.11.
+_DISCUSSION, _WOLF_CHAT, _VOTE = Phase.DISCUSSION, Phase.WOLF_CHAT, ActionKind.VOTE
 
 
 def daybreak(s: GameState, fx: Effects, _: object) -> None:
@@ -105,14 +108,19 @@ def resolve_speech(s: GameState, fx: Effects, submitted: dict[PlayerId, Action])
     phase = s.phase
     ((player, action),) = submitted.items()  # one speaker per turn
     if isinstance(action, Speak):
-        audience = WOLVES if phase is Phase.WOLF_CHAT else PUBLIC
+        audience = WOLVES if phase is _WOLF_CHAT else PUBLIC
         fx.emit(Spoke(audience, s.day, player, phase, action.text))  # positional: the hot path
-        if phase is Phase.DISCUSSION:
+        if phase is _DISCUSSION:
             s.last_speech = action.text
-    if phase is Phase.DISCUSSION:
+    if phase is _DISCUSSION:
         s.last_speaker = player
-    if s.speakers and (speaker := _next_speaker(s)) is not None:
-        fx.next_turn(speaker)
+    # `_next_speaker`, inlined: this runs after every speech.
+    queue, alive = s.speakers, s.alive
+    while queue:
+        speaker = queue.popleft()
+        if alive[speaker]:
+            fx.next_turn(speaker)
+            return
 
 
 # ---------------------------------------------------------------------- bidding
@@ -158,7 +166,7 @@ def vote_menu(s: GameState, player: PlayerId) -> tuple[Choice, ...]:
     pool = s.candidates or s.alive_players
     if not s.rules.allow_self_vote:
         pool = tuple(p for p in pool if p != player)
-    return targeted_menu(ActionKind.VOTE, pool)
+    return targeted_menu(_VOTE, pool)
 
 
 def resolve_vote(s: GameState, fx: Effects, submitted: dict[PlayerId, Action]) -> None:
@@ -167,7 +175,7 @@ def resolve_vote(s: GameState, fx: Effects, submitted: dict[PlayerId, Action]) -
         (p, a.target if isinstance(a, Vote) else None) for p in s.alive_players if (a := submitted.get(p))
     )
     counted = tally(votes, s.seat)
-    fx.emit(VotesRevealed(audience=PUBLIC, day=s.day, round=s.vote_round, votes=votes, tally=counted))
+    fx.emit(VotesRevealed(PUBLIC, s.day, s.vote_round, votes, counted))  # positional, in field order
     top = leaders(counted)
     if not top:
         fx.emit(NoExecution(audience=PUBLIC, day=s.day, reason="nobody voted"))

@@ -27,6 +27,10 @@ from engine.roles import ROLE_SPECS
 from engine.state import AgendaEntry, GameState
 from engine.vocabulary import Phase, PlayerId, Team
 
+# Enum members as plain globals where they are read often: `Reveal.ROLE` costs ~0.07 µs a read in
+# CPython 3.11 (the enum metaclass's attribute lookup).
+_REVEAL_ROLE, _REVEAL_NONE = Reveal.ROLE, Reveal.NONE
+
 
 class Effects:
     """What phase logic may do to `state`, and the loop that runs the agenda."""
@@ -51,16 +55,10 @@ class Effects:
         s.alive_players = tuple(p for p in s.alive_players if p != player)
         role = s.roles[player]
         reveal = s.rules.reveal_on_death
-        self.emit(
-            PlayerDied(
-                audience=PUBLIC,
-                day=s.day,
-                player=player,
-                cause=cause,
-                role=role if reveal is Reveal.ROLE else None,
-                team=ROLE_SPECS[role].team if reveal is not Reveal.NONE else None,
-            )
-        )
+        shown_role = role if reveal is _REVEAL_ROLE else None
+        shown_team = ROLE_SPECS[role].team if reveal is not _REVEAL_NONE else None
+        # Positional (audience, day, player, cause, role, team): every death comes this way.
+        self.emit(PlayerDied(PUBLIC, s.day, player, cause, shown_role, shown_team))
 
     def open(
         self,
@@ -95,7 +93,12 @@ class Effects:
         without looking up what is already known (every speech of a discussion comes this way)."""
         s = self.state
         spec = self.spec
-        s.phase_id = phase_id = self._new_phase_id()
+        # `_new_phase_id`, inlined: a discussion opens a turn per speech.
+        phase_id, used = s.phase_rng.getrandbits(31), s.used_phase_ids
+        while phase_id in used:
+            phase_id = s.phase_rng.getrandbits(31)
+        used.add(phase_id)
+        s.phase_id = phase_id
         s.submitted = {}
         s.choices = {speaker: spec.menu(s, speaker)}
         s.awaiting = {speaker}

@@ -233,7 +233,13 @@ class Game:
         role = s.roles[player]
         spec = ROLE_SPECS[role]
         potions = s.potions.get(player, _NO_POTIONS)
-        seen = s.routing.seen(player)
+        # `Routing.seen`, inlined (this runs before every action): catch the view up with the public one.
+        routing = s.routing
+        view, public = routing.views[player], routing.public
+        if view.public_upto < len(public):
+            view.events += public[view.public_upto :]
+            view.public_upto = len(public)
+        seen = view.events
         if s.outcome is not None or player in s.awaiting:
             phase, phase_id = s.phase, s.phase_id
         else:

@@ -71,6 +71,9 @@ def _protect_targets(s: GameState, player: PlayerId) -> tuple[PlayerId, ...]:
     )
 
 
+# Read as plain globals in the night's loops: `ActionKind.KILL` costs ~0.07 µs a read in CPython 3.11.
+_KILL, _PROTECT = ActionKind.KILL, ActionKind.PROTECT
+
 #: Who a night power may be used on; a new kind of power adds a line here and a step in `resolve_night`.
 NIGHT_TARGETS: dict[ActionKind, Callable[[GameState, PlayerId], tuple[PlayerId, ...]]] = {
     ActionKind.KILL: _kill_targets,
@@ -89,7 +92,7 @@ def nightfall(s: GameState, fx: Effects, _: object) -> None:
         return
     s.day += 1
     s.night = NightState()
-    fx.emit(NightFell(audience=PUBLIC, day=s.day))
+    fx.emit(NightFell(PUBLIC, s.day))
     executed, s.executed_today = s.executed_today, None
     if executed is not None:
         for p in s.alive_players:
@@ -141,23 +144,21 @@ def resolve_night(s: GameState, fx: Effects, submitted: dict[PlayerId, Action]) 
     for p, action in ordered:
         if isinstance(action, Protect):
             night.protected.append(action.target)
-        if ROLE_SPECS[s.roles[p]].night_action is ActionKind.PROTECT:
+        if ROLE_SPECS[s.roles[p]].night_action is _PROTECT:
             s.last_protected[p] = action.target if isinstance(action, Protect) else None
     kill_votes = tuple(
         (p, a.target if isinstance(a, Kill) else None)
         for p, a in ordered
-        if ROLE_SPECS[s.roles[p]].night_action is ActionKind.KILL
+        if ROLE_SPECS[s.roles[p]].night_action is _KILL
     )
     if kill_votes:
         top = leaders(tally(kill_votes, s.seat))
         night.victim = draw(s, top) if top else None
-        fx.emit(WolvesChose(audience=WOLVES, day=s.day, votes=kill_votes, victim=night.victim))
+        fx.emit(WolvesChose(WOLVES, s.day, kill_votes, night.victim))
     for p, action in ordered:
         if isinstance(action, Inspect):
             is_wolf = ROLE_SPECS[s.roles[action.target]].seen_as_wolf
-            fx.emit(
-                SeerLearned(audience=to_player(p), day=s.day, seer=p, target=action.target, is_wolf=is_wolf)
-            )
+            fx.emit(SeerLearned(to_player(p), s.day, p, action.target, is_wolf))
 
 
 # ---------------------------------------------------------------------- the witch
@@ -222,18 +223,13 @@ def dawn(s: GameState, fx: Effects, _: object) -> None:
     if victim is not None and victim not in night.protected and victim != night.healed:
         dying.add(victim)
     deaths = tuple(p for p in s.players if p in dying)
+    # Positional, in field order (victim, protected, healed, poisoned, deaths): cheaper than keywords.
     fx.emit(
         NightResolved(
-            audience=GAME_MASTER,
-            day=s.day,
-            victim=victim,
-            protected=tuple(night.protected),
-            healed=night.healed,
-            poisoned=tuple(night.poisoned),
-            deaths=deaths,
+            GAME_MASTER, s.day, victim, tuple(night.protected), night.healed, tuple(night.poisoned), deaths
         )
     )
-    fx.emit(DayBroke(audience=PUBLIC, day=s.day, deaths=deaths))
+    fx.emit(DayBroke(PUBLIC, s.day, deaths))
     for p in deaths:
         fx.kill(p, DeathCause.NIGHT)
     if deaths and fx.check_win():
