@@ -244,14 +244,21 @@ class Connection(Receiver):
 
     async def _linger(self) -> None:
         """After failing the connection: our FIN follows our close frame, then what the peer still sends is
-        read and dropped until its EOF (bounded), so closing does not reset the TCP under our close frame."""
+        read and dropped until its EOF, so closing does not reset the TCP under our close frame. Bounded
+        in time and in bytes (`max_message`: a client that overshot a limit by one message still gets
+        our close frame): a peer that keeps sending (1,000 spectators each sending 1 MB) would otherwise
+        have the server read and drop all of it, and everyone else wait meanwhile; it gets a reset."""
         if not isinstance(self._stream, trio.abc.HalfCloseableStream) or self._sending:
             return
+        left = self.config.max_message
         with trio.move_on_after(self.config.close_timeout):
             with contextlib.suppress(trio.BrokenResourceError, trio.ClosedResourceError):
                 await self._stream.send_eof()
-                while await self._stream.receive_some(RECEIVE_SIZE):
-                    pass
+                while left > 0:
+                    data = await self._stream.receive_some(min(RECEIVE_SIZE, left))
+                    if not data:
+                        return
+                    left -= len(data)
 
     async def _writer(self) -> None:
         try:

@@ -8,6 +8,7 @@ full of keys is refused without being parsed.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import json
 import queue
@@ -124,6 +125,21 @@ def test_a_spectator_welcomed_from_its_url_keeps_the_small_limit_until_it_says_h
     listener = WireClient(game_server.port, "/ws/listener?client_type=ui")  # welcomed without a hello
     listener.send_text('{"type": "ping"' + " " * 5000 + "}")
     assert ending(listener) == "welcome; close 1009: message too big (limit 4096 bytes before hello)"
+
+
+def test_a_peer_that_keeps_sending_after_its_refusal_is_reset_not_read_to_the_end(game_server):
+    # After refusing a message the server reads and drops what follows, looking for the peer's close
+    # reply, but only so much (`max_message` bytes): a crowd each sending megabytes would otherwise have
+    # it read them all while everyone else waits. Here: a frame that announces 64 MB, sent in full.
+    conn = WireClient(game_server.port, "/ws/blaster?client_type=agent")
+    total, chunk = 64 * 1024 * 1024, b"A" * (1024 * 1024)
+    conn.sock.sendall(bytes([0x81, 0x80 | 127]) + total.to_bytes(8, "big") + b"\0" * 4)  # text, masked
+    sent = 0
+    with contextlib.suppress(ConnectionResetError, BrokenPipeError):
+        while sent < total:
+            conn.sock.sendall(chunk)
+            sent += len(chunk)
+    assert sent < total  # reset long before the end: the server stopped reading
 
 
 def test_a_frame_of_100000_keys_before_hello_is_closed_1009(game_server):
