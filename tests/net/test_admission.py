@@ -12,6 +12,7 @@ import json
 import logging
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -118,6 +119,24 @@ def test_connections_past_the_per_address_cap_are_refused_at_once(hosted):
         assert status == 503
         assert "from your address" in body["error"]
         opened.append(_welcomed(server.port, source="127.0.0.4")[0])
+
+
+def test_connections_queued_while_the_server_was_busy_are_each_admitted_or_refused(hosted):
+    # While the server's thread is busy, connections wait in the kernel's accept queue; the accept loop
+    # then takes them in one wake-up (not one per scheduling round, which left a newcomer waiting behind
+    # every connection queued before it). Each is still counted: 4 admitted (they then time out their
+    # handshake: 408), the rest refused at once (503).
+    server, _ = hosted(max_per_address=4)
+    gate = threading.Event()
+    server.call_soon(gate.wait, WAIT_S)  # holds the server's thread (bounded)
+    with closing_all() as queued:
+        try:
+            for _ in range(12):
+                queued.append(tcp(server.port, "127.0.0.8"))
+        finally:
+            gate.set()
+        statuses = sorted(int(read_to_end(sock).split(b" ")[1]) for sock in queued)
+    assert statuses == [408] * 4 + [503] * 8
 
 
 def test_global_handshake_cap_holds_across_addresses(hosted):
