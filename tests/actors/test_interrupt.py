@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import _thread
+import signal
 import threading
+from collections.abc import Iterator
 
 import pykka
 import pytest
@@ -13,6 +15,19 @@ from engine import preset
 from tests.fakes import SilentSeat
 
 
+@pytest.fixture
+def ctrl_c_handled() -> Iterator[None]:
+    """Python's own Ctrl-C handler, whatever this process inherited: a shell starts a background job with
+    SIGINT ignored (POSIX, asynchronous lists without job control), and `interrupt_main` then does
+    nothing."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+@pytest.mark.usefixtures("ctrl_c_handled")
 def test_keyboard_interrupt_stops_every_actor_and_thread():
     config = preset("aiwolf-5")
     seats = {p: SilentSeat() for p in config.players}  # the game can only wait: nobody answers

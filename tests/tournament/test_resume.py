@@ -20,6 +20,12 @@ pytestmark = pytest.mark.slow
 TOTAL = 32  # 4 blocks of 8 games
 
 
+def _default_sigint() -> None:
+    # A shell starts a background job with SIGINT ignored (POSIX, asynchronous lists without job
+    # control), the child would inherit that, and Ctrl-C would then do nothing to the runner.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def tournament(plan: Path, secret: Path, **popen: object) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, str(ROOT / "run.py"), "tournament", str(plan), "--host-secret", str(secret)],
@@ -27,6 +33,7 @@ def tournament(plan: Path, secret: Path, **popen: object) -> subprocess.Popen[st
         text=True,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
+        preexec_fn=_default_sigint,  # noqa: PLW1509 - a signal disposition, nothing that takes a lock
         **popen,  # type: ignore[call-overload]
     )
 
