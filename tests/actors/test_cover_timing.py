@@ -105,7 +105,8 @@ def drive(scheduler: ManualScheduler, running: RunningGame, done: threading.Even
     raise AssertionError("the game did not end within the budget")
 
 
-def play(roles: dict[str, Role], **options: Any) -> tuple[list[tuple[float, str]], dict[str, list]]:
+def run(roles: dict[str, Role], **options: Any) -> tuple[ClockedWatcher, dict[PlayerId, TimedSeat]]:
+    """Play one game of `_config()` with this deal to its end on a manual clock; its watcher and seats."""
     scheduler = ManualScheduler()
     config = _config()
     seats = {p: TimedSeat(p, scheduler) for p in config.players}
@@ -126,6 +127,11 @@ def play(roles: dict[str, Role], **options: Any) -> tuple[list[tuple[float, str]
     finally:
         running.stop()
     assert finished.outcome is not None
+    return watcher, seats
+
+
+def play(roles: dict[str, Role], **options: Any) -> tuple[list[tuple[float, str]], dict[str, list]]:
+    watcher, seats = run(roles, **options)
     asked = {p: [(t, r.observation.phase.value) for t, r in seat.requests] for p, seat in seats.items()}
     for p, seat in seats.items():
         asked[p] += [(t, f"saw {kind}") for t, kind in seat.seen]
@@ -171,24 +177,7 @@ def test_no_cover_when_asked_shows_the_difference():
 
 
 def test_every_request_deadline_is_the_full_time_from_when_it_went_out():
-    scheduler = ManualScheduler()
-    config = _config()
-    seats = {p: TimedSeat(p, scheduler) for p in config.players}
-    watcher = ClockedWatcher(scheduler)
-    running = start_game(
-        config,
-        seats,
-        seed=1,
-        roles={PlayerId(p): r for p, r in BASE.items()},
-        scheduler=scheduler,
-        timeout_s=TIMEOUT_S,
-        observers=[(watcher, PUBLIC_VIEW)],
-    )
-    try:
-        drive(scheduler, running, watcher.finished)
-        running.wait(WAIT)
-    finally:
-        running.stop()
+    _, seats = run(BASE)
     requests = [(t, r) for seat in seats.values() for t, r in seat.requests]
     first_night = min(t for t, r in requests if r.observation.phase is Phase.NIGHT)
     assert first_night == 2 * TIMEOUT_S  # held for the two chat turns two wolves could have had
