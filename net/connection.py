@@ -36,14 +36,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import trio
-from wsproto import WSConnection
+from wsproto.connection import Connection as WsProtocol
 from wsproto.events import CloseConnection, Ping, Pong
 from wsproto.utilities import LocalProtocolError as WsLocalProtocolError
 
 from net.errors import CLOSE_GOING_AWAY, CLOSE_POLICY
 from net.flusher import flush_at_end_of_tick
-from net.inbox import Inbox, ReceiveBudget
-from net.receiving import RECEIVE_SIZE, Receiver
+from net.inbox import SMALL_READ, Inbox, ReceiveBudget
+from net.receiving import Receiver
 
 logger = logging.getLogger(__name__)
 
@@ -73,7 +73,7 @@ class Connection(Receiver):
     def __init__(
         self,
         stream: trio.abc.Stream,
-        ws: WSConnection,
+        ws: WsProtocol,
         config: ConnectionConfig,
         *,
         name: str = "?",
@@ -247,7 +247,8 @@ class Connection(Receiver):
         read and dropped until its EOF, so closing does not reset the TCP under our close frame. Bounded
         in time and in bytes (`max_message`: a client that overshot a limit by one message still gets
         our close frame): a peer that keeps sending (1,000 spectators each sending 1 MB) would otherwise
-        have the server read and drop all of it, and everyone else wait meanwhile; it gets a reset."""
+        have the server read and drop all of it, and everyone else wait meanwhile; it gets a reset. Read in
+        small pieces: what is dropped need not come in big reads, each held across a checkpoint."""
         if not isinstance(self._stream, trio.abc.HalfCloseableStream) or self._sending:
             return
         left = self.config.max_message
@@ -255,7 +256,7 @@ class Connection(Receiver):
             with contextlib.suppress(trio.BrokenResourceError, trio.ClosedResourceError):
                 await self._stream.send_eof()
                 while left > 0:
-                    data = await self._stream.receive_some(min(RECEIVE_SIZE, left))
+                    data = await self._stream.receive_some(min(SMALL_READ, left))
                     if not data:
                         return
                     left -= len(data)

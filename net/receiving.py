@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import trio
-from wsproto import WSConnection
+from wsproto.connection import Connection as WsProtocol
 from wsproto.connection import ConnectionState
 from wsproto.events import BytesMessage, CloseConnection, Event, Ping, Pong, TextMessage
 from wsproto.utilities import LocalProtocolError as WsLocalProtocolError
@@ -27,15 +27,13 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-RECEIVE_SIZE = 65536  # bytes per read
-
 
 class Receiver:
     """The reading side of `Connection`, which sets every attribute below in its `__init__`."""
 
     config: ConnectionConfig
     _stream: trio.abc.Stream
-    _ws: WSConnection
+    _ws: WsProtocol
     _initial: bytes
     _inbox: Inbox
     _last_heard: float
@@ -63,11 +61,11 @@ class Receiver:
                 self._receive(self._initial)
             while not self._finished.is_set():
                 # Let go of the last read before waiting for the next: a crowd of idle connections
-                # would otherwise each hold up to RECEIVE_SIZE bytes for as long as they stay silent.
+                # would otherwise each hold up to a read's size for as long as they stay silent.
                 data: bytes | bytearray = b""
                 with trio.move_on_at(math.inf if self._closing else self._inbox.deadline) as waited:
                     try:
-                        data = await self._stream.receive_some(RECEIVE_SIZE)
+                        data = await self._stream.receive_some(self._inbox.read_size)
                     except (trio.BrokenResourceError, trio.ClosedResourceError):
                         data = b""
                 if waited.cancelled_caught:

@@ -97,9 +97,10 @@ async def served(
     """Run a `Connection` on one end of `pair`; the body drives the peer on the other end."""
     client_stream, server_stream = pair()
     client_ws, server_ws = handshake()
+    assert server_ws.connection is not None
     conn = Connection(
         server_stream,
-        server_ws,
+        server_ws.connection,  # what the server keeps once upgraded (net/routes.py)
         config,
         name="t",
         initial=initial(client_ws) if initial else b"",

@@ -17,11 +17,15 @@ import weakref
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
+import h11
 import pytest
+import trio
+from wsproto.handshake import H11Handshake
 
 from engine import preset
 from net.connection import ConnectionConfig
 from net.game_network import GameNetwork
+from net.inbox import SMALL_READ
 from net.server import NetworkServer, ServerConfig
 from tests.net.netutil import WAIT_S
 from tests.proof.wire import WireClient, ws_frame
@@ -142,6 +146,39 @@ def test_a_peer_that_keeps_sending_after_its_refusal_is_reset_not_read_to_the_en
     assert sent < total  # reset long before the end: the server stopped reading
 
 
+def test_a_stranger_is_read_in_small_pieces_even_when_it_sends_megabytes(game_server, monkeypatch):
+    # Trio's receive_some returns the bytes it read only after a checkpoint, so every connection whose
+    # data is ready holds its read's buffer while the others take theirs: 1,000 spectators sending at
+    # once, read 64 KiB at a time, made the server hold 48 MiB at once (tracemalloc), which the heap kept
+    # as scattered holes after they left. A connection that has not said hello may send 4 KiB messages,
+    # and what follows a refusal is dropped: neither needs big reads.
+    asked: list[int] = []
+    receive_some = trio.SocketStream.receive_some
+
+    async def recording(self: trio.SocketStream, max_bytes: int | None = None) -> bytes | bytearray:
+        asked.append(max_bytes or 0)
+        return await receive_some(self, max_bytes)
+
+    monkeypatch.setattr(trio.SocketStream, "receive_some", recording)
+    conn = WireClient(game_server.port, "/ws/stranger?client_type=agent")
+    payload = b"A" * (1024 * 1024)
+    conn.sock.sendall(bytes([0x01, 0x80 | 127]) + len(payload).to_bytes(8, "big") + b"\0" * 4)  # unfinished
+    with contextlib.suppress(ConnectionResetError, BrokenPipeError):
+        conn.sock.sendall(payload)
+    assert ending(conn).startswith("close 1009")
+    reads = asked[1:]  # the first read is the handshake's request head
+    assert len(reads) > 1, asked  # the message's reads and the drain's
+    assert max(reads) <= SMALL_READ, asked
+    # Once the peer is known, reads are big again (tests/net/test_memory.py sends bursts of 50 KB).
+    greeted = spectator(game_server, "greeted")
+    asked.clear()
+    greeted.send_text('{"type": "ping"' + " " * 60000 + "}")
+    while (frame := greeted.next()) is not None and frame["type"] != "pong":
+        pass
+    assert max(asked) > SMALL_READ, asked
+    greeted.close()
+
+
 def test_a_frame_of_100000_keys_before_hello_is_closed_1009(game_server):
     conn = WireClient(game_server.port, "/ws/keys?client_type=agent")
     conn.send_text(json.dumps({"type": "ping", **{str(i): 0 for i in range(100_000)}}))
@@ -192,3 +229,26 @@ def test_a_frame_that_never_completes_is_closed_1008(make_server):
     conn.send_raw(bytes((0x81,)))  # one byte of a frame header, and no more
     assert ending(conn) == f"close 1008: message not completed within {timeout:g} s"
     assert time.monotonic() - started >= timeout
+
+
+# ---------------------------------------------------------------------------------------- held while open
+
+
+def test_an_open_connection_keeps_nothing_of_its_handshake(game_server):
+    # The HTTP request, its headers and both handshake state machines (h11's and wsproto's) are done with
+    # once the upgrade is answered: kept for the connection's life they were 2.5 KB of every idle
+    # spectator (tracemalloc, 1,000 spectators).
+    conns = [spectator(game_server, f"quiet-{i}") for i in range(3)]
+
+    def handshake_state() -> list[str]:
+        gc.collect()
+        return [  # the server's (the test's clients, in this process, keep theirs)
+            type(o).__name__
+            for o in gc.get_objects()
+            if (isinstance(o, h11.Connection) and o.our_role is h11.SERVER)
+            or (isinstance(o, H11Handshake) and not o.client)
+        ]
+
+    assert in_trio(game_server, handshake_state) == []
+    for conn in conns:
+        conn.close()

@@ -194,7 +194,7 @@ def test_run_py_hosts_with_a_frozen_start_up() -> None:
 
 def _read_line() -> int:
     source = (Path(ROOT) / "net" / "receiving.py").read_text().splitlines()
-    return next(i for i, line in enumerate(source, 1) if "receive_some(RECEIVE_SIZE)" in line)
+    return next(i for i, line in enumerate(source, 1) if "receive_some(self._inbox.read_size)" in line)
 
 
 def test_an_idle_connection_holds_nothing_of_its_last_read(make_server) -> None:
