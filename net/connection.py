@@ -29,10 +29,11 @@ Theory of operation (trio-websocket's shape, split by concern):
 from __future__ import annotations
 
 import contextlib
+import itertools
 import logging
 import os
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import trio
@@ -46,6 +47,10 @@ from net.inbox import SMALL_READ, Inbox, ReceiveBudget
 from net.receiving import Receiver
 
 logger = logging.getLogger(__name__)
+
+#: Buffers per `os.writev` call (Linux's IOV_MAX; POSIX guarantees at least 16).
+IOV_MAX = max(16, os.sysconf("SC_IOV_MAX")) if hasattr(os, "sysconf") else 16
+SEND_CHUNK = 64 * 1024  # bytes joined for one send by the writer task (a slow peer's path)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -88,7 +93,8 @@ class Connection(Receiver):
         self.config = config
         self.name = name
         self._outbox: deque[bytes] = deque()
-        self._outbox_size = 0
+        self._outbox_size = 0  # bytes queued
+        self._allowance = 0  # of which a catch-up's, not yet written (not held against the bound)
         self._wakeup = trio.Event()
         self._fd = stream.socket.fileno() if isinstance(stream, trio.SocketStream) else None
         self._flush_scheduled = False
@@ -126,21 +132,29 @@ class Connection(Receiver):
 
     # ------------------------------------------------------------------ sending (never blocks)
 
-    def send_nowait(self, frame: bytes, *, catch_up: bool = False) -> None:
-        """Queue raw frame bytes; on overflow the peer is too slow: drop it (1008).
-
-        `catch_up` marks the one-off backlog sent when a client (re)joins: it may exceed the bound,
-        which is about data piling up while the peer does not read, not about history it asked for.
-        """
+    def send_nowait(self, frame: bytes) -> None:
+        """Queue raw frame bytes; on overflow the peer is too slow: drop it (1008)."""
         if self._closing:
             return
-        if not catch_up and self._outbox_size + len(frame) > self.config.outbox_bytes:
+        if self._outbox_size - self._allowance + len(frame) > self.config.outbox_bytes:
             logger.info("%s: outbox over %d bytes: slow consumer dropped", self, self.config.outbox_bytes)
             self._abort(CLOSE_POLICY, "too slow: outbound queue full")
             return
         self._outbox.append(frame)
-        if not catch_up:  # the bound is about live data piling up, not the history asked for
-            self._outbox_size += len(frame)
+        self._outbox_size += len(frame)
+        self._kick()
+
+    def catch_up(self, frames: Sequence[bytes]) -> None:
+        """Queue the backlog a client asked for when it (re)joined: the frames themselves, shared with
+        the history and every other client, never a copy (1,000 spectators joining a game each held a
+        copy of its history). It may exceed the outbox bound, which is about live data piling up while
+        the peer does not read, not about history it asked for."""
+        if self._closing or not frames:
+            return
+        self._outbox.extend(frames)
+        size = sum(map(len, frames))
+        self._outbox_size += size
+        self._allowance += size
         self._kick()
 
     def close_nowait(self, code: int, reason: str = "") -> None:
@@ -172,23 +186,47 @@ class Connection(Receiver):
         self._flush_scheduled = False
         if self._sending or not self._outbox or self._fd is None or self._finished.is_set():
             return
-        data = b"".join(self._outbox)
-        self._outbox.clear()
-        self._outbox_size = 0
-        try:
-            sent = os.write(self._fd, data)
-        except BlockingIOError:
-            sent = 0
-        except OSError:
-            self._abort(1006, "connection lost")
-            return
-        if sent < len(data):  # the kernel is full: the writer task waits for room, under its timeout
-            self._outbox.appendleft(data[sent:])
-            self._outbox_size = len(data) - sent
-            self._sending = sent > 0  # half a frame may be on the wire: nothing may cut in
-            self._wakeup.set()
-        elif self._finish_when_flushed:
+        while self._outbox:
+            batch = list(itertools.islice(self._outbox, IOV_MAX))
+            try:
+                sent = os.writev(self._fd, batch)  # the queued frames as they are: no joined copy
+            except BlockingIOError:
+                sent = 0
+            except OSError:
+                self._abort(1006, "connection lost")
+                return
+            half = self._written(sent)
+            if sent < sum(map(len, batch)):  # the kernel is full: the writer task waits for room
+                self._sending = half  # half a frame is on the wire: nothing may cut in
+                self._wakeup.set()
+                return
+        if self._finish_when_flushed:
             self._finished.set()
+
+    def _written(self, sent: int) -> bool:
+        """Drop the `sent` bytes from the queue's head; whether they ended inside a frame."""
+        self._outbox_size -= sent
+        self._allowance = max(0, self._allowance - sent)
+        while sent:
+            head = self._outbox[0]
+            if sent < len(head):
+                self._outbox[0] = head[sent:]
+                return True
+            sent -= len(head)
+            self._outbox.popleft()
+        return False
+
+    def _next_chunk(self) -> bytes:
+        """Frames from the queue's head, joined up to about SEND_CHUNK bytes (at least one frame): a slow
+        peer's backlog is copied a chunk at a time, not all at once."""
+        frames = [self._outbox.popleft()]
+        size = len(frames[0])
+        while self._outbox and size + len(self._outbox[0]) <= SEND_CHUNK:
+            frames.append(self._outbox.popleft())
+            size += len(frames[-1])
+        self._outbox_size -= size
+        self._allowance = max(0, self._allowance - size)
+        return frames[0] if len(frames) == 1 else b"".join(frames)
 
     def _abort(self, code: int, reason: str) -> None:
         if self.close_code is None:
@@ -200,7 +238,7 @@ class Connection(Receiver):
                 self._farewell = b""
         self._closing = True
         self._outbox.clear()
-        self._outbox_size = 0
+        self._outbox_size = self._allowance = 0
         self._closing_started.set()
         self._finished.set()
 
@@ -237,7 +275,7 @@ class Connection(Receiver):
         they hold) alive until a full garbage collection, which an idle server rarely runs."""
         self._inbox.clear()
         self._outbox.clear()
-        self._outbox_size = 0
+        self._outbox_size = self._allowance = 0
         self._farewell = self._initial = b""
         self.on_message, self.on_binary, self.on_rate_limited = _ignore_text, _nothing, _nothing
         self.on_bytes = None
@@ -267,9 +305,7 @@ class Connection(Receiver):
                 await self._wakeup.wait()
                 self._wakeup = trio.Event()
                 while self._outbox:
-                    data = b"".join(self._outbox)
-                    self._outbox.clear()
-                    self._outbox_size = 0
+                    data = self._next_chunk()
                     self._sending = True  # a cancelled send_all may leave half a frame on the wire
                     with trio.move_on_after(self.config.send_timeout) as scope:
                         await self._stream.send_all(data)

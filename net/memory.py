@@ -122,18 +122,19 @@ class MemoryPolicy:
     #: thread standing still for every client. Process-wide, hence off for a server embedded in a
     #: bigger program (tests); the server unfreezes when it stops.
     freeze_at_start: bool = False
-    #: Seconds between two trims of the heap alone (no collection; None: never). After a flood the
-    #: heap is riddled with free holes, and the games that go on allocate in them, page after page:
-    #: measured after a flood, 53 MiB before a trim and 48-50 after, for the same live data. A trim
-    #: walks the free lists and took 0.1-0.7 ms.
-    trim_every_s: float | None = 5.0
+    #: Seconds between two periodic trims (None: never). After a flood the heap is riddled with free
+    #: holes, and the games that go on allocate in them, page after page: measured after a flood, 53
+    #: MiB before a trim and 48-50 after, for the same live data. A trim walks the free lists and took
+    #: 0.1-0.7 ms. Under the memory attack of `python -m bench.abuse`, RSS after / control was 108-109%
+    #: with a trim every 5 s and 106-107% every 2 s (3 repeats each, same machine, same hour).
+    trim_every_s: float | None = 2.0
     #: With fewer connections open than this, the periodic trim is preceded by a full collection (0:
     #: never). The collection empties CPython's free lists (up to 2,000 tuples of each size, and lists,
     #: dicts, floats), whose blocks, spread over the heap by a flood, pin pages a trim cannot free:
     #: measured after the memory attack, 53 MiB with trims alone and 51 after a collection, which found
     #: no garbage. It walks every tracked object: 1-2 ms with a few games and their clients (start-up
-    #: frozen), 60-100 ms with 1,000 connections, hence the bound.
-    collect_below: int = 256
+    #: frozen), 60-100 ms with 1,000 connections, hence the bound (a crowd gets trims alone).
+    collect_below: int = 128
 
     def due(self, peak: int, before: int, now: int) -> bool:
         """Whether a crowd has gone: `peak - now` connections closed since the peak, and none in the

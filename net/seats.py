@@ -158,7 +158,7 @@ class RemoteSeat(TrioRecipient):
         self.client = client
         self._generation += 1
         self.connected.set()
-        client.connection.send_nowait(b"".join(self.history[resume_from:]), catch_up=True)
+        client.connection.catch_up(self.history[resume_from:])
         if self._finished is not None:
             client.connection.send_nowait(self._finished)
             client.connection.close_nowait(CLOSE_GAME_OVER, "game over")
@@ -282,7 +282,7 @@ class ViewHub(TrioRecipient):
 
     def attach(self, client: Client, resume_from: int) -> None:
         """A spectator said hello: catch it up from `resume_from`, then keep it posted."""
-        client.connection.send_nowait(b"".join(self.history[resume_from:]), catch_up=True)
+        client.connection.catch_up(self.history[resume_from:])
         if self._finished is not None:
             client.connection.send_nowait(self._finished)
             client.connection.close_nowait(CLOSE_GAME_OVER, "game over")

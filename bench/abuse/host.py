@@ -56,6 +56,7 @@ class Host:
         self.scheduler = ThreadingScheduler()
         self.played = 0
         self.stuck: str | None = None
+        self._previous: GameNetwork | None = None
 
     def games(self, window_s: float, seed: int, max_games: int) -> list[dict[str, Any]]:
         """Play games back to back until `window_s` has passed (at least one, at most `max_games`)."""
@@ -76,6 +77,9 @@ class Host:
         game_id = f"abuse-{self.played}"
         registered = time.perf_counter()
         net = GameNetwork(self.server, game_id, CONFIG.players, clock=self.scheduler.now)
+        # The last game is forgotten only now that this one is hosted: a spectator who comes between
+        # two games joins the next one (run.py hosts one long game) instead of being told `no_game`.
+        self._forget_previous()
         result: dict[str, Any] = {"seconds": None, "join_s": None, "events": 0, "error": None}
         try:
             self.pool.play(game_id, self.server.port, seed, [(p, s.token) for p, s in net.seats.items()])
@@ -114,14 +118,21 @@ class Host:
             self.stuck = f"{type(exc).__name__}: {exc}"
             result["error"] = self.stuck
         finally:
-            net.close()
-            done = threading.Event()
-            self.server.call_soon(done.set)  # Trio runs callbacks in order: the close is done when this is
-            done.wait(CLOSE_WAIT_S)
+            self._previous = net
         return result
+
+    def _forget_previous(self) -> None:
+        if self._previous is None:
+            return
+        self._previous.close()
+        self._previous = None
+        done = threading.Event()
+        self.server.call_soon(done.set)  # Trio runs callbacks in order: the close is done when this is
+        done.wait(CLOSE_WAIT_S)
 
     def close(self) -> None:
         """Stop the scheduler, the pool (killed if it does not answer) and the server."""
+        self._forget_previous()
         self.scheduler.close()
         self.pool.close(timeout=5.0)
         self.server.stop()
