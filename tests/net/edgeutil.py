@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from wsproto import ConnectionType, WSConnection
+from wsproto.connection import ConnectionState
 from wsproto.events import AcceptConnection, CloseConnection, Event, RejectConnection, Request, TextMessage
 
 from net.protocol import PROTOCOL_VERSION
@@ -169,7 +170,10 @@ def greet(
 ) -> tuple[Peer, dict[str, Any]]:
     """A peer that said hello; returns it and the server's first frame (`welcome` or an error)."""
     peer = Peer(port, target, source=source, **kw)
-    peer.send(hello_frame(token))
+    # A token in the URL is checked at the upgrade: a refusal (and its close) may come with the 101,
+    # and then there is nothing to say hello to.
+    if peer.ws.state is ConnectionState.OPEN:
+        peer.send(hello_frame(token))
     frame = peer.next()
     assert frame is not None, f"closed before any frame: {peer.closed}"
     return peer, frame
