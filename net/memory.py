@@ -135,6 +135,15 @@ class MemoryPolicy:
     #: no garbage. It walks every tracked object: 1-2 ms with a few games and their clients (start-up
     #: frozen), 60-100 ms with 1,000 connections, hence the bound (a crowd gets trims alone).
     collect_below: int = 128
+    #: The largest share of the server's thread periodic collections may take: after one that took
+    #: t seconds, the next comes t / collect_duty seconds later at the soonest (trims alone meanwhile).
+    #: Many games hosted with few connections (in-process seats) make a collection long.
+    collect_duty: float = 0.005
+
+    def __post_init__(self) -> None:
+        """Refuse a duty that would divide by zero or never let a collection happen."""
+        if not 0 < self.collect_duty <= 1:
+            raise ValueError(f"collect_duty must be in (0, 1], not {self.collect_duty}")
 
     def due(self, peak: int, before: int, now: int) -> bool:
         """Whether a crowd has gone: `peak - now` connections closed since the peak, and none in the
@@ -168,7 +177,7 @@ async def _watch(
     trim: Callable[[], float],
 ) -> None:
     last = -policy.min_interval_s
-    trimmed = trio.current_time()
+    trimmed = collect_at = trio.current_time()
     before = counts.connections
     while True:
         await trio.sleep(policy.check_every_s)
@@ -177,7 +186,10 @@ async def _watch(
         before = now
         if not due:
             if policy.trim_every_s is not None and trio.current_time() - trimmed >= policy.trim_every_s:
-                (release if counts.connections < policy.collect_below else trim)()
+                if counts.connections < policy.collect_below and trio.current_time() >= collect_at:
+                    collect_at = trio.current_time() + release() / policy.collect_duty
+                else:
+                    trim()
                 trimmed = trio.current_time()
             continue
         seconds = release()

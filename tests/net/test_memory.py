@@ -217,6 +217,37 @@ async def test_the_periodic_trim_collects_first_while_few_connections_are_open(a
         nursery.cancel_scope.cancel()
 
 
+@pytest.mark.deadline(100)  # virtual seconds (autojump clock)
+async def test_a_periodic_collection_that_took_long_waits_in_proportion(autojump_clock) -> None:
+    # Many games hosted at once (few connections: built-in or in-process seats) make a full collection
+    # long: its share of the server's thread stays bounded (`collect_duty`), trims go on meanwhile.
+    counts = Counts()
+    released: list[float] = []
+    trimmed: list[float] = []
+    policy = MemoryPolicy(check_every_s=1.0, trim_every_s=2.0, collect_below=50, collect_duty=0.005)
+
+    def release() -> float:
+        released.append(trio.current_time())
+        return 0.05  # 50 ms: at most one every 10 s
+
+    def trim() -> float:
+        trimmed.append(trio.current_time())
+        return 0.0
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(keep_memory, counts, policy, release, trim)
+        await trio.sleep(14.5)
+        nursery.cancel_scope.cancel()
+    assert released == [2.0, 12.0]
+    assert trimmed == [4.0, 6.0, 8.0, 10.0, 14.0]
+
+
+@pytest.mark.parametrize("duty", [0.0, -1.0, 1.5])
+def test_a_collection_duty_outside_0_1_is_refused(duty: float) -> None:
+    with pytest.raises(ValueError, match="collect_duty"):
+        MemoryPolicy(collect_duty=duty)
+
+
 def test_run_py_hosts_with_a_frozen_start_up() -> None:
     args = cli.play_parser().parse_args([])
     assert cli.server_config(args).memory == MemoryPolicy(freeze_at_start=True)
