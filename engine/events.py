@@ -298,13 +298,28 @@ EVENT_TYPES: dict[str, type[Event]] = {
 def event_to_dict(event: Event) -> dict[str, Any]:
     """Serialise an event to plain JSON values: `{"type": ..., "audience": "public", ...}`."""
     out: dict[str, Any] = {"type": event.type, "audience": str(event.audience)}
-    for f in dataclasses.fields(event):
-        if f.name != "audience":
-            out[f.name] = _plain(getattr(event, f.name))
+    for name in _field_names(type(event)):
+        out[name] = _plain(getattr(event, name))
     return out
 
 
+_FIELD_NAMES: dict[type[Event], tuple[str, ...]] = {}
+
+
+def _field_names(cls: type[Event]) -> tuple[str, ...]:
+    # dataclasses.fields() rebuilds its tuple at each call: it was half of a record's time.
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        names = _FIELD_NAMES[cls] = tuple(f.name for f in dataclasses.fields(cls) if f.name != "audience")
+    return names
+
+
+_SCALARS = frozenset({str, int, float, bool, type(None)})  # as they are (enums are str subclasses: not here)
+
+
 def _plain(value: object) -> object:
+    if type(value) in _SCALARS:
+        return value
     if isinstance(value, StrEnum):
         return value.value
     if isinstance(value, tuple):
