@@ -9,7 +9,7 @@ import subprocess
 import sys
 import time
 import tracemalloc
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -35,6 +35,23 @@ class Counts:
         self.peak_connections = max(self.peak_connections, self.connections)
 
 
+@dataclass
+class Keeper:
+    """Stands in for the collection and the trim: records when each ran (Trio's clock)."""
+
+    release_s: float = 0.0  # what a collection says it took
+    released: list[float] = field(default_factory=list)
+    trimmed: list[float] = field(default_factory=list)
+
+    def release(self) -> float:
+        self.released.append(trio.current_time())
+        return self.release_s
+
+    def trim(self) -> float:
+        self.trimmed.append(trio.current_time())
+        return 0.0
+
+
 POLICY = MemoryPolicy(min_drop=100, check_every_s=1.0, min_interval_s=5.0, trim_every_s=None)  # crowds only
 
 
@@ -58,14 +75,11 @@ def test_a_trim_is_due_once_a_crowd_has_gone_and_the_count_is_still(
 @pytest.mark.deadline(200)  # virtual seconds (autojump clock)
 async def test_keep_memory_gives_back_once_per_crowd_and_not_more_often_than_allowed(autojump_clock) -> None:
     counts = Counts()
-    released: list[float] = []
-
-    def release() -> float:
-        released.append(trio.current_time())
-        return 0.0
+    keeper = Keeper()
+    released = keeper.released
 
     async with trio.open_nursery() as nursery:
-        nursery.start_soon(keep_memory, counts, POLICY, release, lambda: 0.0)
+        nursery.start_soon(keep_memory, counts, POLICY, keeper.release, keeper.trim)
         counts.open(1500)
         await trio.sleep(10.5)  # the keeper looks at whole seconds; the crowd moves in between
         assert released == []  # a crowd that stays is not a crowd that has gone
@@ -156,22 +170,14 @@ async def test_a_server_that_freezes_its_start_up_hides_it_from_the_collector_un
 @pytest.mark.deadline(100)  # virtual seconds (autojump clock)
 async def test_keep_memory_trims_the_heap_alone_every_few_seconds(autojump_clock) -> None:
     counts = Counts()
-    released: list[float] = []
-    trimmed: list[float] = []
+    keeper = Keeper()
+    released, trimmed = keeper.released, keeper.trimmed
     policy = MemoryPolicy(
         min_drop=100, check_every_s=1.0, min_interval_s=5.0, trim_every_s=5.0, collect_below=0
     )
 
-    def release() -> float:
-        released.append(trio.current_time())
-        return 0.0
-
-    def trim() -> float:
-        trimmed.append(trio.current_time())
-        return 0.0
-
     async with trio.open_nursery() as nursery:
-        nursery.start_soon(keep_memory, counts, policy, release, trim)
+        nursery.start_soon(keep_memory, counts, policy, keeper.release, keeper.trim)
         await trio.sleep(11.5)
         assert trimmed == [5.0, 10.0]
         assert released == []  # no crowd has gone: no collection
@@ -185,7 +191,7 @@ async def test_keep_memory_trims_the_heap_alone_every_few_seconds(autojump_clock
     never = MemoryPolicy(trim_every_s=None)
     trimmed.clear()
     with trio.move_on_after(30):
-        await keep_memory(Counts(), never, release, trim)
+        await keep_memory(Counts(), never, keeper.release, keeper.trim)
     assert trimmed == []
 
 
@@ -194,20 +200,12 @@ async def test_the_periodic_trim_collects_first_while_few_connections_are_open(a
     # A full collection empties CPython's free lists, whose blocks, spread over the heap by a flood, pin
     # pages a trim alone cannot free; it walks every tracked object, so not with a crowd connected.
     counts = Counts()
-    released: list[float] = []
-    trimmed: list[float] = []
+    keeper = Keeper()
+    released, trimmed = keeper.released, keeper.trimmed
     policy = MemoryPolicy(min_drop=100, check_every_s=1.0, trim_every_s=5.0, collect_below=50)
 
-    def release() -> float:
-        released.append(trio.current_time())
-        return 0.0
-
-    def trim() -> float:
-        trimmed.append(trio.current_time())
-        return 0.0
-
     async with trio.open_nursery() as nursery:
-        nursery.start_soon(keep_memory, counts, policy, release, trim)
+        nursery.start_soon(keep_memory, counts, policy, keeper.release, keeper.trim)
         counts.open(49)
         await trio.sleep(5.5)
         assert (released, trimmed) == ([5.0], [])
@@ -222,20 +220,12 @@ async def test_a_periodic_collection_that_took_long_waits_in_proportion(autojump
     # Many games hosted at once (few connections: built-in or in-process seats) make a full collection
     # long: its share of the server's thread stays bounded (`collect_duty`), trims go on meanwhile.
     counts = Counts()
-    released: list[float] = []
-    trimmed: list[float] = []
+    keeper = Keeper(release_s=0.05)  # 50 ms: at most one every 10 s
+    released, trimmed = keeper.released, keeper.trimmed
     policy = MemoryPolicy(check_every_s=1.0, trim_every_s=2.0, collect_below=50, collect_duty=0.005)
 
-    def release() -> float:
-        released.append(trio.current_time())
-        return 0.05  # 50 ms: at most one every 10 s
-
-    def trim() -> float:
-        trimmed.append(trio.current_time())
-        return 0.0
-
     async with trio.open_nursery() as nursery:
-        nursery.start_soon(keep_memory, counts, policy, release, trim)
+        nursery.start_soon(keep_memory, counts, policy, keeper.release, keeper.trim)
         await trio.sleep(14.5)
         nursery.cancel_scope.cancel()
     assert released == [2.0, 12.0]
