@@ -1,4 +1,4 @@
-"""One WebSocket over a Trio stream, after the handshake: a reader, a writer, a heartbeat.
+"""One WebSocket over a Trio stream, after the handshake: a reader (with the heartbeat) and a writer.
 
 Theory of operation (trio-websocket's shape, split by concern):
 
@@ -10,14 +10,16 @@ Theory of operation (trio-websocket's shape, split by concern):
   or message must be complete within `message_timeout` (1008), and messages over the rate limit are
   dropped.
 - Everything to send (pre-built frames shared by many connections, and wsproto's control frames) is
-  queued with `send_nowait`, which never blocks. Once per Trio tick, everything queued on every socket
-  connection that got data in that tick is joined and written with one non-blocking `send` each
-  (net/flusher.py: frame once, join queued writes, no task hop per recipient). What the kernel does not
-  take, and everything on streams without a socket, goes to the writer task, which sends it with
-  `send_all` under a timeout. The outbox is bounded in bytes: a peer that stops reading overflows it or
-  times the writer out, and is dropped with 1008 without anyone else waiting for it.
-- A heartbeat task pings a connection that has been silent for `ping_interval` and drops it when no
-  pong comes back within `ping_timeout`.
+  queued with `send_nowait` (a client's catch-up with `catch_up`: the history's own frames), which never
+  blocks. Once per Trio tick, everything queued on every socket connection that got data in that tick
+  is written with one non-blocking `writev` each (net/flusher.py: frame once, no copy, no task hop per
+  recipient). What the kernel does not take, and everything on streams without a socket, goes to the
+  writer task, which sends it 64 KiB at a time with `send_all` under a timeout. The outbox is bounded
+  in bytes: a peer that stops reading overflows it or times the writer out, and is dropped with 1008
+  without anyone else waiting for it.
+- The heartbeat pings a connection that has been silent for `ping_interval` and drops it when no
+  pong comes back within `ping_timeout`; its timers are part of the reader's wait (`_beat`), not a
+  task of their own (each task is a few KB for as long as the connection lives).
 - Closing sends our close frame after whatever is queued, waits up to `close_timeout` for the peer's
   reply (a peer that just closes TCP, as simple-websocket does, ends it too), and always closes TCP.
   Broken or vanished sockets end this connection only: nothing here raises into the server.
@@ -104,6 +106,8 @@ class Connection(Receiver):
         self._finish_when_flushed = False
         self._failed = False  # a protocol error: the stream cannot be parsed any more
         self._last_heard = trio.current_time()
+        self._beat_at = self._last_heard + config.ping_interval  # the heartbeat's next look
+        self._ping_sent: float | None = None  # when the unanswered ping went out
         self._inbox = Inbox(config, budget or ReceiveBudget(), self._last_heard)
         self._sending = False
         self._farewell = b""
@@ -249,7 +253,6 @@ class Connection(Receiver):
         try:
             async with trio.open_nursery() as nursery:
                 nursery.start_soon(self._writer)
-                nursery.start_soon(self._heartbeat)
                 nursery.start_soon(self._reader)
                 await self._closing_started.wait()
                 with trio.move_on_after(self.config.close_timeout):
@@ -319,19 +322,22 @@ class Connection(Receiver):
         except (trio.BrokenResourceError, trio.ClosedResourceError):
             self._abort(1006, "connection lost")
 
-    async def _heartbeat(self) -> None:
-        config = self.config
-        while True:
-            await trio.sleep(config.ping_interval)
-            if trio.current_time() - self._last_heard < config.ping_interval or self._closing:
-                continue
-            sent = trio.current_time()
-            self._send_control(Ping(payload=b"hb"))
-            await trio.sleep(config.ping_timeout)
-            if self._last_heard < sent:  # heard nothing since the ping (an answer at once counts)
+    def _beat(self) -> None:
+        """The heartbeat, when the reader's wait reaches `_beat_at`: every `ping_interval`, a peer heard
+        from less recently than that is pinged, and dropped if it says nothing within `ping_timeout`."""
+        config, now = self.config, trio.current_time()
+        if self._ping_sent is not None:
+            if self._last_heard < self._ping_sent:  # heard nothing since the ping (an answer at once counts)
                 logger.info("%s: no answer to ping within %.1f s: dropped", self, config.ping_timeout)
                 self._abort(CLOSE_GOING_AWAY, "ping timeout")
                 return
+            self._ping_sent = None
+        elif now - self._last_heard >= config.ping_interval:
+            self._ping_sent = now
+            self._send_control(Ping(payload=b"hb"))
+            self._beat_at = now + config.ping_timeout
+            return
+        self._beat_at = now + config.ping_interval
 
     def _send_control(self, event: Ping | Pong | CloseConnection) -> None:
         try:

@@ -37,6 +37,7 @@ class Receiver:
     _initial: bytes
     _inbox: Inbox
     _last_heard: float
+    _beat_at: float
     _closing: bool
     _closing_started: trio.Event
     _finished: trio.Event
@@ -53,6 +54,8 @@ class Receiver:
 
         def close_nowait(self, code: int, reason: str = "") -> None: ...
 
+        def _beat(self) -> None: ...
+
         def _send_control(self, event: Ping | Pong | CloseConnection) -> None: ...
 
     async def _reader(self) -> None:
@@ -63,13 +66,19 @@ class Receiver:
                 # Let go of the last read before waiting for the next: a crowd of idle connections
                 # would otherwise each hold up to a read's size for as long as they stay silent.
                 data: bytes | bytearray = b""
-                with trio.move_on_at(math.inf if self._closing else self._inbox.deadline) as waited:
+                # The heartbeat's timers are this wait's too: a task of its own per connection cost a
+                # few KB of Trio's bookkeeping for as long as the connection lived.
+                wake = math.inf if self._closing else min(self._inbox.deadline, self._beat_at)
+                with trio.move_on_at(wake) as waited:
                     try:
                         data = await self._stream.receive_some(self._inbox.read_size)
                     except (trio.BrokenResourceError, trio.ClosedResourceError):
                         data = b""
                 if waited.cancelled_caught:
-                    self._message_timed_out()
+                    if trio.current_time() >= self._inbox.deadline:
+                        self._message_timed_out()
+                    else:
+                        self._beat()
                     continue
                 if not data:  # EOF: normal after our close, abrupt otherwise
                     if self.close_code is None:

@@ -184,6 +184,19 @@ async def test_peer_that_answers_pings_stays(autojump_clock):
         assert h.conn.close_code is None
 
 
+def _tasks(task: trio.lowlevel.Task) -> list[trio.lowlevel.Task]:
+    return [task, *(t for n in task.child_nurseries for child in n.child_tasks for t in _tasks(child))]
+
+
+async def test_a_connection_runs_two_tasks_a_reader_and_a_writer(autojump_clock):
+    # Each task is a few KB of Trio's bookkeeping for as long as the connection lives (thousands of idle
+    # spectators): the heartbeat's timers live in the reader's wait for the next read.
+    async with served():
+        await trio.testing.wait_all_tasks_blocked()
+        names = [t.name.rsplit(".", 1)[-1] for t in _tasks(trio.lowlevel.current_root_task())]
+        assert sorted(n for n in names if n in {"_reader", "_writer", "_heartbeat"}) == ["_reader", "_writer"]
+
+
 # ---------------------------------------------------------------------------------------- closing
 
 
