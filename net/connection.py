@@ -1,4 +1,4 @@
-"""One WebSocket over a Trio stream, after the handshake: a reader (with the heartbeat) and a writer.
+"""One WebSocket over a Trio stream, after the handshake: a reader (with the heartbeat), a writer on demand.
 
 Theory of operation (trio-websocket's shape, split by concern):
 
@@ -13,8 +13,9 @@ Theory of operation (trio-websocket's shape, split by concern):
   queued with `send_nowait` (a client's catch-up with `catch_up`: the history's own frames), which never
   blocks. Once per Trio tick, everything queued on every socket connection that got data in that tick
   is written with one non-blocking `writev` each (net/flusher.py: frame once, no copy, no task hop per
-  recipient). What the kernel does not take, and everything on streams without a socket, goes to the
-  writer task, which sends it 64 KiB at a time with `send_all` under a timeout. The outbox is bounded
+  recipient). What the kernel does not take, and everything on streams without a socket, goes to a
+  writer task, started on demand and gone once the queue is empty, which sends it 64 KiB at a time
+  with `send_all` under a timeout. The outbox is bounded
   in bytes: a peer that stops reading overflows it or times the writer out, and is dropped with 1008
   without anyone else waiting for it.
 - The heartbeat pings a connection that has been silent for `ping_interval` and drops it when no
@@ -97,10 +98,11 @@ class Connection(Receiver):
         self._outbox: deque[bytes] = deque()
         self._outbox_size = 0  # bytes queued
         self._allowance = 0  # of which a catch-up's, not yet written (not held against the bound)
-        self._wakeup = trio.Event()
         self._fd = stream.socket.fileno() if isinstance(stream, trio.SocketStream) else None
         self._flush_scheduled = False
         self._closing = False
+        self._nursery: trio.Nursery | None = None  # while running: where the writer task starts
+        self._writing = False  # the writer task is running
         self._closing_started = trio.Event()  # either side began to close, or the connection is gone
         self._finished = trio.Event()  # nothing more to exchange: tear down now
         self._finish_when_flushed = False
@@ -184,7 +186,15 @@ class Connection(Receiver):
                 self._flush_scheduled = True
                 flush_at_end_of_tick(self)
         else:
-            self._wakeup.set()
+            self._start_writer()
+
+    def _start_writer(self) -> None:
+        """Have the writer task send the queue. It is started on demand and ends once the queue is empty:
+        most connections never need it (the end-of-tick write takes everything), and a task is a few
+        KB for as long as it lives."""
+        if not self._writing and self._nursery is not None:
+            self._writing = True
+            self._nursery.start_soon(self._writer)
 
     def _flush_now(self) -> None:
         self._flush_scheduled = False
@@ -202,7 +212,7 @@ class Connection(Receiver):
             half = self._written(sent)
             if sent < sum(map(len, batch)):  # the kernel is full: the writer task waits for room
                 self._sending = half  # half a frame is on the wire: nothing may cut in
-                self._wakeup.set()
+                self._start_writer()
                 return
         if self._finish_when_flushed:
             self._finished.set()
@@ -252,13 +262,16 @@ class Connection(Receiver):
         """Serve the connection until it ends; always closes the TCP stream. Never raises on I/O errors."""
         try:
             async with trio.open_nursery() as nursery:
-                nursery.start_soon(self._writer)
+                self._nursery = nursery
+                if self._outbox:  # queued before we ran (a welcome)
+                    self._kick()
                 nursery.start_soon(self._reader)
                 await self._closing_started.wait()
                 with trio.move_on_after(self.config.close_timeout):
                     await self._finished.wait()
                 nursery.cancel_scope.cancel()
         finally:
+            self._nursery = None
             try:
                 if self.close_code is None:
                     self.close_code = 1006
@@ -304,23 +317,22 @@ class Connection(Receiver):
 
     async def _writer(self) -> None:
         try:
-            while True:
-                await self._wakeup.wait()
-                self._wakeup = trio.Event()
-                while self._outbox:
-                    data = self._next_chunk()
-                    self._sending = True  # a cancelled send_all may leave half a frame on the wire
-                    with trio.move_on_after(self.config.send_timeout) as scope:
-                        await self._stream.send_all(data)
-                    self._sending = scope.cancelled_caught
-                    if scope.cancelled_caught:
-                        logger.info("%s: send timed out: slow consumer dropped", self)
-                        self._abort(CLOSE_POLICY, "too slow: send timed out")
-                        return
-                if self._finish_when_flushed:  # our answer to the peer's close is out
-                    self._finished.set()
+            while self._outbox:
+                data = self._next_chunk()
+                self._sending = True  # a cancelled send_all may leave half a frame on the wire
+                with trio.move_on_after(self.config.send_timeout) as scope:
+                    await self._stream.send_all(data)
+                self._sending = scope.cancelled_caught
+                if scope.cancelled_caught:
+                    logger.info("%s: send timed out: slow consumer dropped", self)
+                    self._abort(CLOSE_POLICY, "too slow: send timed out")
+                    return
+            if self._finish_when_flushed:  # our answer to the peer's close is out
+                self._finished.set()
         except (trio.BrokenResourceError, trio.ClosedResourceError):
             self._abort(1006, "connection lost")
+        finally:
+            self._writing = False
 
     def _beat(self) -> None:
         """The heartbeat, when the reader's wait reaches `_beat_at`: every `ping_interval`, a peer heard

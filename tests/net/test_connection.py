@@ -188,13 +188,23 @@ def _tasks(task: trio.lowlevel.Task) -> list[trio.lowlevel.Task]:
     return [task, *(t for n in task.child_nurseries for child in n.child_tasks for t in _tasks(child))]
 
 
-async def test_a_connection_runs_two_tasks_a_reader_and_a_writer(autojump_clock):
+def _connection_tasks() -> list[str]:
+    names = [t.name.rsplit(".", 1)[-1] for t in _tasks(trio.lowlevel.current_root_task())]
+    return sorted(n for n in names if n in {"_reader", "_writer", "_heartbeat"})
+
+
+async def test_an_idle_connection_runs_one_task_and_a_writer_only_while_it_has_a_backlog(autojump_clock):
     # Each task is a few KB of Trio's bookkeeping for as long as the connection lives (thousands of idle
-    # spectators): the heartbeat's timers live in the reader's wait for the next read.
-    async with served():
+    # spectators): the heartbeat's timers live in the reader's wait, and the writer task is started
+    # only for what a plain write could not send (here: the harness's stream has no socket).
+    async with served() as h:
         await trio.testing.wait_all_tasks_blocked()
-        names = [t.name.rsplit(".", 1)[-1] for t in _tasks(trio.lowlevel.current_root_task())]
-        assert sorted(n for n in names if n in {"_reader", "_writer", "_heartbeat"}) == ["_reader", "_writer"]
+        assert _connection_tasks() == ["_reader"]
+        h.conn.send_nowait(b"\x81\x02hi")
+        assert _connection_tasks() == ["_reader", "_writer"]
+        assert [e.data for e in await h.peer.read() if isinstance(e, TextMessage)] == ["hi"]
+        await trio.testing.wait_all_tasks_blocked()
+        assert _connection_tasks() == ["_reader"]
 
 
 # ---------------------------------------------------------------------------------------- closing
