@@ -84,6 +84,7 @@ bench: $(STAMP) $(BENCH_STAMP)
 	$(BIN)/python -m bench.soak --games 1000 --write-docs
 	$(BIN)/python -m bench.many_games --games 50 --rounds 3 --write-docs
 	$(BIN)/python -m bench.abuse --write-docs
+	$(BIN)/python -m bench.conn_memory
 	$(BIN)/python -m bench.tournament --write-docs
 
 # WebSocket conformance: Autobahn|Testsuite cases 1-10 against the server's echo route (docs/conformance.md).
