@@ -20,14 +20,9 @@ between public moments depends only on public information. A held phase's deadli
 requests go out; under the cover the night phase lasts one budget (its actors are secret), and a
 hidden phase's deadline is at most one budget, so a budget shorter than a seat's deadline stays exact.
 
-The engine routes events to views (`engine.observation.Routing`: a private event when it is emitted,
-the public ones into a player's view when that view is read): each view (a player's audience, public,
-full) is a list the game master reads from a cursor after every input, and what is new goes to that
-view's subscribers as `Deliver(first_seq, events)`; nothing is filtered here. A seat played by a
-local agent (a `PlayerActor`, or an `InlineSeat` for an instant agent) is not subscribed: everything
-its agent knows comes in each `RequestAction`'s observation, and waking its thread after every input
-would only cost time. Any other seat (a remote session, a test double) is a
-subscriber of its own player view; spectators and observers subscribe the same way.
+After every input the game master publishes what is new (`actors.fanout.Fanout`: through the cover,
+to the log and to each view's subscribers as `Deliver(first_seq, events)`). A seat played by a local
+agent is not subscribed: its agent reads all it knows from each `RequestAction`'s observation.
 
 An `InlineSeat` answers inside the `tell` that carries its request, in this actor's thread, by telling
 its answer to this actor's mailbox: answers are handled after every request of the phase is out, like
@@ -42,15 +37,14 @@ from typing import Any
 
 import pykka
 
-from actors.cover import Cover, let_out
+from actors.cover import Cover
+from actors.fanout import Fanout, is_local_agent
 from actors.gamelog import GameLog
-from actors.inline import InlineSeat
 from actors.messages import (
     ActionRejected,
     AgentFailed,
     AgentReport,
     DeadlineReached,
-    Deliver,
     GameFinished,
     HoldExpired,
     PaceReached,
@@ -59,15 +53,12 @@ from actors.messages import (
     SubmitAction,
     Subscribe,
     Unsubscribe,
-    View,
     ViewKind,
     player_view,
 )
-from actors.player import PlayerActor
 from actors.scheduler import Scheduler, Timer
 from engine import (
     Abstain,
-    Event,
     Game,
     IllegalAction,
     Phase,
@@ -75,7 +66,6 @@ from engine import (
     action_to_dict,
     to_record,
 )
-from engine.events import PhaseStarted, PlayerFaulted, Scope
 from engine.record import RECORD_FORMAT
 
 logger = logging.getLogger(__name__)
@@ -111,23 +101,16 @@ class GameMasterActor(pykka.ThreadingActor):
         self._seat_timeouts = dict(seat_timeouts or {})
         self._pace_s = pace_s
         self._last_requests: float | None = None  # when the last public phase's requests went out
-        self._phase_public = True  # whether the last phase published opened in public
         self._cover = Cover(game.config, hidden_turn_s) if hidden_turn_s > 0 else None
-        self._held: tuple[Event, ...] | None = None  # with a cover: the events it holds back now
-        self._hold: Timer | None = None
-        self._hold_due: float | None = None
         self.game_id = game_id
         self._log = log
         self._on_finished = on_finished
-        self._subscribers: dict[View, list[Recipient]] = {}
-        #: Per subscribed view, how many of its events were delivered: a cursor into the engine's routing.
-        self._view_counts: dict[View, int] = {}
-        self._published = 0
-        self._inputs_logged = 0
+        self._fanout = Fanout(
+            game, game_id=game_id, scheduler=scheduler, reply_to=self.actor_ref, cover=self._cover, log=log
+        )
         self._timer: Timer | None = None
         self._requested_phase = -1
         self._disabled: set[PlayerId] = set()
-        self._faults: dict[PlayerId, int] = dict.fromkeys(game.players, 0)
         self._usage: dict[PlayerId, dict[str, float]] = {}
         self._finished = False
 
@@ -154,8 +137,8 @@ class GameMasterActor(pykka.ThreadingActor):
                 ),
             )
         for player, seat in self._seats.items():
-            if not _is_local_agent(seat):
-                self._subscribers.setdefault(player_view(player), []).append(seat)
+            if not is_local_agent(seat):
+                self._fanout.add(player_view(player), seat)
         self._advance()
 
     def on_stop(self) -> None:
@@ -184,7 +167,7 @@ class GameMasterActor(pykka.ThreadingActor):
                 if phase_id == self._game.phase_id == self._requested_phase and not self._finished:
                     self._send_requests()
             case HoldExpired(game_id=game_id) if game_id == self.game_id:
-                self._hold = self._hold_due = None
+                self._fanout.hold_expired()
                 if not self._finished:
                     self._advance()
             case AgentFailed():
@@ -192,9 +175,7 @@ class GameMasterActor(pykka.ThreadingActor):
             case Subscribe():
                 self._on_subscribe(message)
             case Unsubscribe(subscriber=subscriber):
-                for subs in self._subscribers.values():
-                    if subscriber in subs:
-                        subs.remove(subscriber)
+                self._fanout.unsubscribe(subscriber)
             case _:
                 super().on_receive(message)
 
@@ -273,23 +254,9 @@ class GameMasterActor(pykka.ThreadingActor):
         if view.kind is ViewKind.PLAYER and view.player not in self._seats:
             logger.warning("%s: subscription to unknown player view %s refused", self, view)
             return
-        history = self._view_since(view, 0)
-        if self._held:  # the cover holds events back: only those it let out
-            history = let_out(history, {id(e) for e in self._game.events_since(0)[: self._published]})
-        self._subscribers.setdefault(view, []).append(msg.subscriber)
-        self._view_counts[view] = len(history)
-        if msg.from_seq < len(history):
-            self._send(
-                msg.subscriber,
-                Deliver(
-                    game_id=self.game_id,
-                    view=view,
-                    first_seq=msg.from_seq,
-                    events=history[msg.from_seq :],
-                ),
-            )
+        self._fanout.subscribe(view, msg.subscriber, msg.from_seq)
         if self._finished:
-            self._send(msg.subscriber, self._finished_message())
+            self._fanout.send(msg.subscriber, self._finished_message())
 
     # ------------------------------------------------------------------ progress
 
@@ -297,8 +264,8 @@ class GameMasterActor(pykka.ThreadingActor):
         """Publish new events; play disabled seats; on a new phase, request actions and set its deadline."""
         game = self._game
         while True:
-            self._publish()
-            if self._held:  # nothing goes on until the hold is over (its timer calls back)
+            self._fanout.publish()
+            if self._fanout.held:  # nothing goes on until the hold is over (its timer calls back)
                 return
             if game.outcome() is not None:
                 if not self._finished:  # messages may still arrive after the end: finish only once
@@ -319,7 +286,7 @@ class GameMasterActor(pykka.ThreadingActor):
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
-        if self._pace_s > 0 and self._phase_public and self._last_requests is not None:
+        if self._pace_s > 0 and self._fanout.phase_public and self._last_requests is not None:
             wait = self._last_requests + self._pace_s - self._scheduler.now()
             if wait > 0:
                 self._timer = self._scheduler.call_later(
@@ -332,7 +299,7 @@ class GameMasterActor(pykka.ThreadingActor):
         """Ask every awaited seat for its action and arm the phase's deadline: the longest of theirs."""
         game = self._game
         now = self._scheduler.now()
-        if self._phase_public:
+        if self._fanout.phase_public:
             self._last_requests = now
         awaiting = game.awaiting()
         awaited = [p for p in game.players if p in awaiting]
@@ -344,7 +311,7 @@ class GameMasterActor(pykka.ThreadingActor):
             deadline = now + max(
                 (self._seat_timeouts.get(p, self._timeout_s) for p in awaited), default=self._timeout_s
             )
-            if self._cover is not None and not self._phase_public:
+            if self._cover is not None and not self._fanout.phase_public:
                 # A hidden turn never outlasts its budget, so the cover stays exact with a budget shorter
                 # than a seat's deadline (a person's, a slow model's): that seat gets less time instead.
                 deadline = min(deadline, now + self._cover.budget_s)
@@ -373,98 +340,23 @@ class GameMasterActor(pykka.ThreadingActor):
             DeadlineReached(game_id=self.game_id, phase_id=game.phase_id),
         )
 
-    def _publish(self) -> None:
-        """Send each view its new events (those the cover lets out now, if there is one)."""
-        events = self._game.events_since(self._published)
-        if self._cover is not None:
-            events = self._admit(events)
-        if not events:
-            return
-        start = self._published
-        self._published += len(events)
-        for event in events:
-            if isinstance(event, PlayerFaulted):
-                self._faults[event.player] += 1
-            elif isinstance(event, PhaseStarted):
-                self._phase_public = event.audience.scope is Scope.PUBLIC
-        out = {id(e) for e in events} if self._held else None  # while the cover holds: what it let out
-        if self._log is not None:
-            self._log_new(events, start)
-        for view, subscribers in self._subscribers.items():
-            if not subscribers:
-                continue
-            first = self._view_counts.get(view, 0)
-            batch = self._view_since(view, first)
-            if out is not None:
-                batch = let_out(batch, out)
-            if not batch:
-                continue
-            self._view_counts[view] = first + len(batch)
-            message = Deliver(game_id=self.game_id, view=view, first_seq=first, events=batch)
-            for subscriber in list(subscribers):  # a copy: `_send` drops dead subscribers from it
-                self._send(subscriber, message)
-
-    def _admit(self, events: tuple[Event, ...]) -> tuple[Event, ...]:
-        """`events` up to the first the cover holds (all of them if none); for the rest, arm the timer."""
-        assert self._cover is not None  # only called with a cover
-        now = self._scheduler.now()
-        for i, event in enumerate(events):
-            due = self._cover.admit(event, now)
-            if due is not None:
-                self._held = events[i:]
-                if due != self._hold_due:
-                    if self._hold is not None:
-                        self._hold.cancel()
-                    message = HoldExpired(game_id=self.game_id)
-                    self._hold = self._scheduler.call_later(max(0.0, due - now), self.actor_ref, message)
-                    self._hold_due = due
-                return events[:i]
-        self._held = None
-        return events
-
-    def _log_new(self, events: tuple[Event, ...], start: int) -> None:
-        assert self._log is not None  # only called with a log
-        for i, event in enumerate(events, start):
-            self._log.event(i, event)
-        inputs = self._game.inputs_since(self._inputs_logged)
-        for item in inputs:
-            self._log.write("input", input=item)
-        self._inputs_logged += len(inputs)
-
-    def _view_since(self, view: View, index: int) -> tuple[Event, ...]:
-        """The events of `view` from its position `index` on, as the engine routed them."""
-        if view.kind is ViewKind.FULL:
-            return self._game.events_since(index)
-        if view.kind is ViewKind.PUBLIC:
-            return self._game.public_since(index)
-        assert view.player is not None  # a PLAYER view always names its player
-        return self._game.visible_since(view.player, index)
-
-    def _send(self, subscriber: Recipient, message: Any) -> None:
-        try:
-            subscriber.tell(message)
-        except pykka.ActorDeadError:
-            for subs in self._subscribers.values():
-                if subscriber in subs:
-                    subs.remove(subscriber)
-
     def _tell_seat(self, player: PlayerId, message: Any) -> None:
         seat = self._seats.get(player)
         if seat is not None:
-            self._send(seat, message)
+            self._fanout.send(seat, message)
 
     def _cancel_timers(self) -> None:
-        for timer in (self._timer, self._hold):
-            if timer is not None:
-                timer.cancel()
-        self._timer = self._hold = None
+        if self._timer is not None:
+            self._timer.cancel()
+        self._fanout.cancel_hold()
+        self._timer = None
 
     def _finished_message(self) -> GameFinished:
         return GameFinished(
             game_id=self.game_id,
             outcome=self._game.outcome(),
             record=to_record(self._game),
-            faults=dict(self._faults),
+            faults=dict(self._fanout.faults),
             usage={p: dict(u) for p, u in self._usage.items()},
             roles=(
                 {p: self._game.role_of(p) for p in self._game.players}
@@ -483,19 +375,6 @@ class GameMasterActor(pykka.ThreadingActor):
             self._log.write("record", record=message.record)
             self._log.write("finished", aborted=aborted, faults=message.faults, usage=message.usage)
             self._log.close()
-        notified: list[Recipient] = []
-        # Copies: `_send` removes a dead subscriber from these lists, which would skip the next one.
-        for subscribers in list(self._subscribers.values()):
-            for subscriber in list(subscribers):
-                if subscriber not in notified:
-                    notified.append(subscriber)
-                    self._send(subscriber, message)
+        self._fanout.broadcast(message)
         if self._on_finished is not None:
             self._on_finished(message)
-
-
-def _is_local_agent(seat: Recipient) -> bool:
-    """Whether `seat` hosts an agent in this process, which reads all it knows from each request."""
-    if isinstance(seat, InlineSeat):
-        return True
-    return isinstance(seat, pykka.ActorRef) and issubclass(seat.actor_class, PlayerActor)
