@@ -15,9 +15,8 @@ Theory of operation (trio-websocket's shape, split by concern):
   is written with one non-blocking `writev` each (net/flusher.py: frame once, no copy, no task hop per
   recipient). What the kernel does not take, and everything on streams without a socket, goes to a
   writer task, started on demand and gone once the queue is empty, which sends it 64 KiB at a time
-  with `send_all` under a timeout. The outbox is bounded
-  in bytes: a peer that stops reading overflows it or times the writer out, and is dropped with 1008
-  without anyone else waiting for it.
+  with `send_all` under a timeout. The outbox is bounded in bytes: a peer that stops reading overflows
+  it or times the writer out, and is dropped with 1008 without anyone else waiting for it.
 - The heartbeat pings a connection that has been silent for `ping_interval` and drops it when no
   pong comes back within `ping_timeout`; its timers are part of the reader's wait (`_beat`), not a
   task of their own (each task is a few KB for as long as the connection lives).
@@ -141,7 +140,7 @@ class Connection(Receiver):
 
     def send_nowait(self, frame: bytes) -> None:
         """Queue raw frame bytes; on overflow the peer is too slow: drop it (1008)."""
-        if self._closing:
+        if self._closing or not frame:
             return
         if self._outbox_size - self._allowance + len(frame) > self.config.outbox_bytes:
             logger.info("%s: outbox over %d bytes: slow consumer dropped", self, self.config.outbox_bytes)
@@ -222,13 +221,15 @@ class Connection(Receiver):
         """Drop the `sent` bytes from the queue's head; whether they ended inside a frame."""
         self._outbox_size -= sent
         self._allowance = max(0, self._allowance - sent)
-        while sent:
+        while self._outbox:
             head = self._outbox[0]
             if sent < len(head):
+                if not sent:
+                    return False
                 self._outbox[0] = head[sent:]
                 return True
             sent -= len(head)
-            self._outbox.popleft()
+            self._outbox.popleft()  # an empty frame goes too: left at the head, the write loop would spin
         return False
 
     def _next_chunk(self) -> bytes:

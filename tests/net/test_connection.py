@@ -207,6 +207,28 @@ async def test_an_idle_connection_runs_one_task_and_a_writer_only_while_it_has_a
         assert _connection_tasks() == ["_reader"]
 
 
+def socket_pair() -> tuple[trio.abc.Stream, trio.abc.Stream]:
+    """Two connected sockets: the server side gets the direct end-of-tick write (`_flush_now`)."""
+    a, b = trio.socket.socketpair()
+    return trio.SocketStream(a), trio.SocketStream(b)
+
+
+async def test_an_empty_write_is_skipped_and_what_follows_goes_out():
+    # A delivery with nothing for a view joins to b"": queued as it was, the direct write's loop never
+    # saw it go out and spun in the server's thread.
+    async with served(pair=socket_pair) as h:
+        h.conn.send_nowait(b"\x81\x02hi")
+        h.conn.send_nowait(b"")
+        with trio.fail_after(5):
+            first = await h.peer.until(TextMessage)
+        h.conn.send_nowait(b"\x81\x03you")
+        with trio.fail_after(5):
+            second = await h.peer.until(TextMessage)
+        assert isinstance(first, TextMessage)
+        assert isinstance(second, TextMessage)
+        assert (first.data, second.data) == ("hi", "you")
+
+
 # ---------------------------------------------------------------------------------------- closing
 
 
