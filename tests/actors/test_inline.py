@@ -17,7 +17,15 @@ import pytest
 from actors.agents import Agent, RandomAgent
 from actors.heuristic import HeuristicAgent
 from actors.inline import InlineSeat, is_instant
-from actors.messages import FULL_VIEW, ActionRejected, AgentFailed, AgentReport, RequestAction, SubmitAction
+from actors.messages import (
+    FULL_VIEW,
+    ActionRejected,
+    AgentFailed,
+    AgentReport,
+    GameFinished,
+    RequestAction,
+    SubmitAction,
+)
 from actors.player import PlayerActor
 from actors.runner import play_game, start_game
 from actors.scheduler import ManualScheduler
@@ -136,26 +144,27 @@ def test_the_built_in_agents_are_instant_and_wrappers_are_not():
     assert is_instant(BrokenReport(1))  # `decide` is still RandomAgent's
 
 
-def test_a_subclass_that_overrides_decide_keeps_a_thread_of_its_own():
-    agents: dict[PlayerId, Agent] = {p: RandomAgent(i) for i, p in enumerate(CONFIG.players)}
-    agents[PlayerId("Bruno")] = GatedRandom(1)
-    running = start_game(CONFIG, agents, seed=3, roles=ROLES)
-    try:
-        running.wait(WAIT)
-        players = dict(running.players)
-    finally:
-        running.stop()
-    assert list(players) == ["Bruno"]
-
-
-def test_instant_agents_decide_in_the_game_masters_thread_and_start_no_thread_of_their_own():
-    agents = {p: Instant(RandomAgent(i)) for i, p in enumerate(CONFIG.players)}
-    running = start_game(CONFIG, agents, seed=3)
+def played(agents: dict[PlayerId, Agent], **options: Any) -> tuple[GameFinished, dict[PlayerId, Any]]:
+    """Play a game of `agents` (seed 3) to its end: how it finished, and the seats given a `PlayerActor`."""
+    running = start_game(CONFIG, agents, seed=3, **options)
     try:
         finished = running.wait(WAIT)
         players = dict(running.players)
     finally:
         running.stop()
+    return finished, players
+
+
+def test_a_subclass_that_overrides_decide_keeps_a_thread_of_its_own():
+    agents: dict[PlayerId, Agent] = {p: RandomAgent(i) for i, p in enumerate(CONFIG.players)}
+    agents[PlayerId("Bruno")] = GatedRandom(1)
+    _, players = played(agents, roles=ROLES)
+    assert list(players) == ["Bruno"]
+
+
+def test_instant_agents_decide_in_the_game_masters_thread_and_start_no_thread_of_their_own():
+    agents = {p: Instant(RandomAgent(i)) for i, p in enumerate(CONFIG.players)}
+    finished, players = played(agents)
     assert finished.outcome is not None
     assert players == {}
     threads = {name for agent in agents.values() for name in agent.threads}
@@ -167,12 +176,7 @@ def test_a_thinking_agent_keeps_its_own_player_actor():
     agents: dict[PlayerId, Agent] = {p: Instant(RandomAgent(i)) for i, p in enumerate(CONFIG.players)}
     thinker = Thinking(RandomAgent(99))
     agents[PlayerId("Bruno")] = thinker
-    running = start_game(CONFIG, agents, seed=3, roles=ROLES)
-    try:
-        running.wait(WAIT)
-        players = dict(running.players)
-    finally:
-        running.stop()
+    _, players = played(agents, roles=ROLES)
     assert list(players) == ["Bruno"]
     assert thinker.threads
     assert {t.split("-")[0] for t in thinker.threads} == {"PlayerActor"}
@@ -180,12 +184,7 @@ def test_a_thinking_agent_keeps_its_own_player_actor():
 
 def test_without_inlining_every_agent_gets_its_own_player_actor():
     agents = {p: Instant(RandomAgent(i)) for i, p in enumerate(CONFIG.players)}
-    running = start_game(CONFIG, agents, seed=3, inline=False)
-    try:
-        running.wait(WAIT)
-        players = dict(running.players)
-    finally:
-        running.stop()
+    _, players = played(agents, inline=False)
     assert list(players) == list(CONFIG.players)
     asked = [set(a.threads) for a in agents.values() if a.threads]  # a seat killed first is never asked
     assert all(len(threads) == 1 for threads in asked)
